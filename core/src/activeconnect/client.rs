@@ -1,0 +1,417 @@
+//! The application-side client: management calls and starting sign-ins.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method as HttpMethod;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::signing::{Clock, NonceSource, Signer};
+use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
+use super::{AuthenticateOptions, Session, SessionData, Status};
+use crate::transport::{Reply, Replay, Request, Transport, TransportConfig};
+use crate::{Error, Result, Secret};
+
+/// The production service.
+pub const DEFAULT_BASE_URL: &str = "https://activeconnect.activeapi.ninja";
+/// The environment variable the official clients read to point at another server
+/// (`IAMPASS_SERVER` is read too, after it).
+pub const SERVER_ENV: &str = "ACTIVE_CONNECT_SERVER";
+/// The longest user id accepted, in UTF-8 bytes.
+pub const MAX_USER_ID_BYTES: usize = 4096;
+
+/// Everything but `A-Z a-z 0-9 - . _ ~` is escaped in a path segment, so a user id with
+/// `/ ? # % +`, spaces or non-ASCII text stays one segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Which users `add_users` created and which already existed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedUsers {
+    /// Users the call created.
+    #[serde(default)]
+    pub created: Vec<String>,
+    /// Users that existed before the call.
+    #[serde(default)]
+    pub existing: Vec<String>,
+}
+
+/// Configures a [`Client`]; made by [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    application_id: String,
+    application_secret: Secret,
+    base_url: Option<String>,
+    transport: TransportConfig,
+    clock: Option<Arc<dyn Clock>>,
+    nonces: Option<Arc<dyn NonceSource>>,
+}
+
+impl ClientBuilder {
+    /// The service's base URL. Without it, `ACTIVE_CONNECT_SERVER` (then `IAMPASS_SERVER`)
+    /// from the environment, else [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Time limit of one HTTP request (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.transport.timeout = timeout;
+        self
+    }
+
+    /// How idempotent calls are retried (see [`crate::RetryPolicy`]).
+    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.transport.retry = policy;
+        self
+    }
+
+    /// The `User-Agent` header (default `deviceauth/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.transport.user_agent = user_agent.into();
+        self
+    }
+
+    /// The clock signatures are timestamped with (for tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The source of signature nonces (for tests).
+    pub fn nonce_source(mut self, nonces: Arc<dyn NonceSource>) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
+    /// Checks the settings and builds the client. No request is sent.
+    pub fn build(self) -> Result<Client> {
+        let application_id = self.application_id.trim().to_owned();
+        if application_id.is_empty() {
+            return Err(Error::invalid("application_id must not be empty"));
+        }
+        if !application_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid("application_id must be printable ASCII without spaces"));
+        }
+        if self.application_secret.expose_secret().trim().is_empty() {
+            return Err(Error::invalid("application_secret must not be empty"));
+        }
+        let base_url = match self.base_url {
+            Some(url) => url,
+            None => [SERVER_ENV, "IAMPASS_SERVER"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        };
+        let signer = Signer::new(
+            self.clock.unwrap_or_else(|| Arc::new(super::signing::SystemClock)),
+            self.nonces.unwrap_or_else(|| Arc::new(super::signing::RandomNonces)),
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base_url: parse_base_url(&base_url)?,
+                transport: Transport::new(&self.transport)?,
+                application_id,
+                application_secret: self.application_secret,
+                signer,
+            }),
+        })
+    }
+}
+
+/// A client for one Activeconnect application. Cheap to clone; clones share one
+/// connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base_url: Url,
+    transport: Transport,
+    application_id: String,
+    application_secret: Secret,
+    signer: Signer,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("application_id", &self.inner.application_id)
+            .field("application_secret", &self.inner.application_secret)
+            .field("base_url", &self.inner.base_url.as_str())
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for the application `application_id`.
+    pub fn builder(application_id: impl Into<String>, application_secret: impl Into<Secret>) -> ClientBuilder {
+        ClientBuilder {
+            application_id: application_id.into(),
+            application_secret: application_secret.into(),
+            base_url: None,
+            transport: TransportConfig::default(),
+            clock: None,
+            nonces: None,
+        }
+    }
+
+    /// The application id.
+    pub fn application_id(&self) -> &str {
+        &self.inner.application_id
+    }
+
+    /// The service's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// Registers users with the service (ids of at most [`MAX_USER_ID_BYTES`]).
+    /// Adding a user twice is harmless: it is reported in `existing`.
+    pub async fn add_users<S: AsRef<str>>(&self, users: &[S]) -> Result<AddedUsers> {
+        let body = users_body(users)?;
+        let url = self.management_url("add_users", None)?;
+        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        let parsed: AddUsersReply = success(&reply)?.json("add_users")?;
+        parsed.outcome.check()?;
+        parsed.users.ok_or_else(|| Error::protocol("add_users: the answer has no `users`"))
+    }
+
+    /// Registers one user; see [`Client::add_users`].
+    pub async fn add_user(&self, user: &str) -> Result<AddedUsers> {
+        self.add_users(&[user]).await
+    }
+
+    /// Removes users from the service.
+    pub async fn delete_users<S: AsRef<str>>(&self, users: &[S]) -> Result<()> {
+        let body = users_body(users)?;
+        let url = self.management_url("delete_users", None)?;
+        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        success(&reply)?.json::<Outcome>("delete_users")?.check()
+    }
+
+    /// The link that registers the user's phone; open it on the phone (e-mail, SMS, QR
+    /// code). `display_name` is what the phone app shows for this account.
+    pub async fn device_registration_link(&self, user: &str, display_name: Option<&str>) -> Result<String> {
+        let mut url = self.management_url("device_registration_link", Some(user))?;
+        if let Some(name) = non_empty("display_name", display_name)? {
+            url.query_pairs_mut().append_pair("display_name", name);
+        }
+        self.link(url, "device_registration_link").await
+    }
+
+    /// Whether the user has registered a phone.
+    pub async fn has_registered_mobile_device(&self, user: &str) -> Result<bool> {
+        let url = self.management_url("has_registered_mobile_device", Some(user))?;
+        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+        let parsed: HasDeviceReply = success(&reply)?.json("has_registered_mobile_device")?;
+        parsed.outcome.check()?;
+        parsed
+            .device_registered
+            .ok_or_else(|| Error::protocol("has_registered_mobile_device: the answer has no `device_registered`"))
+    }
+
+    /// Disables the user's phone and returns a new registration link.
+    pub async fn lost_user_mobile_device(&self, user: &str) -> Result<String> {
+        let url = self.management_url("lost_user_mobile_device", Some(user))?;
+        self.link(url, "lost_user_mobile_device").await
+    }
+
+    /// Has the service text the registration link to `phone_number` (E.164, e.g.
+    /// `+15550100`). Never retried once the request may have been sent.
+    pub async fn send_registration_sms(
+        &self,
+        user: &str,
+        phone_number: &str,
+        display_name: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<()> {
+        validate_phone_number(phone_number)?;
+        let mut body = serde_json::json!({ "phone_number": phone_number });
+        if let Some(name) = non_empty("display_name", display_name)? {
+            body["display_name"] = name.into();
+        }
+        if let Some(text) = non_empty("message", message)? {
+            body["message"] = text.into();
+        }
+        let url = self.management_url("send_registration_sms", Some(user))?;
+        let reply = self.send(HttpMethod::POST, url, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await?;
+        success(&reply)?.json::<Outcome>("send_registration_sms")?.check()
+    }
+
+    /// Pushes a sign-in request to the user's phone. Never retried once the request may
+    /// have been sent. A refusal (for example `NO_MOBILE_DEVICE`) is
+    /// [`Error::NotStarted`].
+    pub async fn authenticate_user(&self, user: &str, options: &AuthenticateOptions) -> Result<Session> {
+        validate_user(user)?;
+        let mut url = self.url(&["authentication", "authenticate_user", &self.inner.application_id, user]);
+        url.set_query(options.query()?.as_deref());
+        let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
+        let status = success(&reply)?.json::<AuthEnvelope>("authenticate_user")?.into_inner();
+        if status.authenticated != Some(true) {
+            return Err(Error::NotStarted { reason: status.reason.unwrap_or_else(|| "UNKNOWN".into()) });
+        }
+        let missing = |field: &str| Error::protocol(format!("authenticate_user: the answer has no `{field}`"));
+        let absolute = |field: &str, value: Option<String>| -> Result<Url> {
+            let value = value.ok_or_else(|| missing(field))?;
+            self.inner.base_url.join(&value).map_err(|_| Error::protocol(format!("authenticate_user: `{field}` is not a URL")))
+        };
+        let data = SessionData {
+            user: user.to_owned(),
+            status_url: absolute("status_url", status.status_url)?,
+            logout_url: absolute("logout_url", status.logout_url)?,
+            session_token: status.session_token.filter(|t| !t.is_empty()).ok_or_else(|| missing("session_token"))?,
+            session_secret: Secret::from(status.session_secret.filter(|s| !s.is_empty()).ok_or_else(|| missing("session_secret"))?),
+            status: status.session_status.as_deref().map_or(Status::Pending, Status::from_wire),
+        };
+        Ok(Session::new(self.clone(), data))
+    }
+
+    /// A [`Session`] from stored [`SessionData`] (for example, in the next web request).
+    pub fn resume(&self, data: SessionData) -> Session {
+        Session::new(self.clone(), data)
+    }
+
+    /// Sends a request signed with the session's credentials (used by [`Session`]).
+    pub(crate) async fn send_as_session(&self, method: HttpMethod, url: Url, data: &SessionData) -> Result<Reply> {
+        let key = self.inner.signer.key(&data.session_token, &data.session_secret);
+        let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe };
+        self.inner.transport.send(request).await
+    }
+
+    async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
+        let inner = &self.inner;
+        let key = inner.signer.key(&inner.application_id, &inner.application_secret);
+        inner.transport.send(Request { method, url, json, auth: Some(&key), replay }).await
+    }
+
+    async fn link(&self, url: Url, what: &str) -> Result<String> {
+        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+        let parsed: LinkReply = success(&reply)?.json(what)?;
+        parsed.outcome.check()?;
+        parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))
+    }
+
+    fn management_url(&self, call: &str, user: Option<&str>) -> Result<Url> {
+        let app = self.inner.application_id.as_str();
+        match user {
+            Some(user) => {
+                validate_user(user)?;
+                Ok(self.url(&["management", call, app, user]))
+            }
+            None => Ok(self.url(&["management", call, app])),
+        }
+    }
+
+    /// The base URL with `segments` appended, each escaped as one path segment.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base_url.clone();
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        for segment in segments {
+            path.push('/');
+            path.extend(utf8_percent_encode(segment, SEGMENT));
+        }
+        url.set_path(&path);
+        url
+    }
+}
+
+/// The reply when it is 2xx, else the error its status means.
+fn success(reply: &Reply) -> Result<&Reply> {
+    if reply.is_success() { Ok(reply) } else { Err(reply.status_error()) }
+}
+
+fn parse_base_url(text: &str) -> Result<Url> {
+    let text = text.trim();
+    let with_scheme = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
+    let url = Url::parse(&with_scheme).map_err(|e| Error::invalid(format!("base_url {text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::invalid(format!("base_url {text:?} must be an http:// or https:// URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid("base_url must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// A user id the service can receive as one path segment.
+fn validate_user(user: &str) -> Result<()> {
+    if user.is_empty() {
+        return Err(Error::invalid("user id must not be empty"));
+    }
+    if user.len() > MAX_USER_ID_BYTES {
+        return Err(Error::invalid(format!(
+            "user id is {} bytes long; the limit is {MAX_USER_ID_BYTES}",
+            user.len()
+        )));
+    }
+    if user == "." || user == ".." {
+        return Err(Error::invalid("user id must not be \".\" or \"..\" (URLs cannot carry them as a path segment)"));
+    }
+    Ok(())
+}
+
+fn users_body<S: AsRef<str>>(users: &[S]) -> Result<Vec<u8>> {
+    if users.is_empty() {
+        return Err(Error::invalid("the list of users must not be empty"));
+    }
+    let users: Vec<&str> = users.iter().map(AsRef::as_ref).collect();
+    users.iter().try_for_each(|u| validate_user(u))?;
+    Ok(serde_json::json!({ "users": users }).to_string().into_bytes())
+}
+
+fn non_empty<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(Error::invalid(format!("{name} must not be empty (leave it out instead)"))),
+        other => Ok(other),
+    }
+}
+
+fn validate_phone_number(phone: &str) -> Result<()> {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    if (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::invalid("phone_number must be in E.164 form: '+' and 6 to 15 digits, e.g. +15550100"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder("APP", "top-secret-value").base_url("http://127.0.0.1:1/prefix/").build().unwrap()
+    }
+
+    #[test]
+    fn hostile_user_ids_stay_one_segment() {
+        let url = client().url(&["management", "x", "APP", "a/b?c#d%e+f g/é"]);
+        assert_eq!(url.path(), "/prefix/management/x/APP/a%2Fb%3Fc%23d%25e%2Bf%20g%2F%C3%A9");
+        assert_eq!(url.query(), None);
+    }
+
+    #[test]
+    fn bad_arguments_fail_before_any_request() {
+        assert_eq!(Client::builder("", "s").build().unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(Client::builder("A", " ").build().unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(Client::builder("A", "s").base_url("ftp://x").build().unwrap_err().code(), "INVALID_ARGUMENT");
+        for bad in ["", ".", "..", &"x".repeat(MAX_USER_ID_BYTES + 1)] {
+            assert_eq!(validate_user(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad:?}");
+        }
+        assert!(validate_user(&"é".repeat(1000)).is_ok());
+        for bad in ["5550100", "+1", "+1555010O", "+1 555 0100"] {
+            assert!(validate_phone_number(bad).is_err(), "{bad}");
+        }
+        assert!(validate_phone_number("+15550100").is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let text = format!("{:?}", client());
+        assert!(text.contains("APP") && text.contains("[redacted]") && !text.contains("top-secret-value"));
+    }
+}

@@ -1,0 +1,26 @@
+//! Activeconnect (renamed IAMPASS): passwordless push sign-in through the user's phone.
+//!
+//! 1. [`Client::add_users`] registers your users with the service (use a random token per
+//!    user, not their name, as the service recommends).
+//! 2. [`Client::device_registration_link`] gives each user a link to open on the phone
+//!    (by e-mail, [`Client::send_registration_sms`], or a QR code).
+//! 3. [`Client::authenticate_user`] pushes a sign-in request to the phone and returns a
+//!    [`Session`]; [`Session::wait`] polls until the phone answers.
+//! 4. While the user stays signed in, [`Session::watch`] (or a periodic
+//!    [`Session::refresh`]) notices remote logout and walkaway; [`Session::logout`] ends it.
+//!
+//! [`SessionData`] is the serializable state of a session, to keep in your web session
+//! store and [`Client::resume`] later.
+
+mod client;
+mod options;
+mod session;
+pub mod signing;
+mod status;
+mod wait;
+mod wire;
+
+pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
+pub use options::{AuthenticateOptions, WaitOptions};
+pub use session::{Session, SessionData, StatusStream};
+pub use status::{Method, Status};

@@ -1,0 +1,65 @@
+//! No secret shows in Debug output or error text: application secret, session secret,
+//! API token, activation code.
+
+mod common;
+
+use common::{Env, fault};
+use deviceauth::activeconnect::Client;
+use deviceauth::projectinsight::DeviceInfo;
+use serde_json::json;
+
+fn assert_clean(text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!text.contains(secret), "secret {secret:?} leaked in: {text}");
+    }
+}
+
+#[tokio::test]
+async fn debug_and_errors_hold_no_secret() {
+    let env = Env::start().await;
+    let client = env.client();
+    let session = env.signed_in_attempt("alice").await;
+    let data = session.data();
+    let session_secret = data.session_secret.expose_secret().to_owned();
+
+    let pi = env.pi();
+    let pending = pi.create_device_activation(&DeviceInfo::new("agent")).await.unwrap();
+    let code = env.activation_code(&pending.id).await;
+    let done = pi.complete_device_activation(&pending.id, &code, "agent", None).await.unwrap();
+    let token = done.api_token.expose_secret().to_owned();
+    let secrets = [env.app_secret.as_str(), session_secret.as_str(), token.as_str(), code.as_str()];
+
+    let mut texts = vec![
+        format!("{client:?}"),
+        format!("{session:?}"),
+        format!("{data:?}"),
+        format!("{done:?}"),
+        format!("{pending:?}"),
+        format!("{pi:?}"),
+        format!("{:?}", pi.with_api_token(done.api_token.clone())),
+    ];
+
+    // Errors from every layer: bad signature, faults, refusals, time-outs.
+    let wrong = Client::builder(&env.app_id, "wrong").base_url(env.emulator.base_url()).build().unwrap();
+    texts.push(format!("{:?} {}", wrong.add_user("x").await.unwrap_err(), wrong.add_user("x").await.unwrap_err()));
+    let impatient = deviceauth::projectinsight::Client::builder(env.url("/api"))
+        .retry_policy(deviceauth::RetryPolicy::never())
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for extra in [json!({"drop": true}), json!({"delay_ms": 1000}), json!({"status": 503, "body": "busy"})] {
+        env.fault(fault("/api/device-activation/complete-request", extra)).await;
+        let err = impatient.complete_device_activation(&pending.id, &code, "agent", None).await.unwrap_err();
+        texts.push(format!("{err:?} {err}"));
+    }
+    let err = pi.complete_device_activation("nope", &code, "agent", None).await.unwrap_err();
+    texts.push(format!("{err:?} {err}"));
+    let err = pi.complete_device_activation(&pending.id, &code, "agent", None).await.unwrap_err();
+    assert_eq!(err.reason(), Some("CODE_ALREADY_USED"));
+    texts.push(format!("{err:?} {err}"));
+    assert_eq!(texts.len(), 13);
+
+    for text in &texts {
+        assert_clean(text, &secrets);
+    }
+}

@@ -1,0 +1,63 @@
+//! Configuration of an emulator instance.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// How an emulated phone answers sign-in requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Approval {
+    /// Nothing happens until the control API or the phone page acts.
+    #[default]
+    Manual,
+    /// Every request is `identifying` after half of this delay and `active` after all of it.
+    ApproveAfter(Duration),
+}
+
+/// The JSON shape of the Activeconnect session status response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StatusShape {
+    /// `{"authentication_status": {"authenticated": .., "session_status": ".."}}`
+    /// (what the official clients read).
+    #[default]
+    Nested,
+    /// `{"authenticated": .., "session_status": ".."}` (what the documentation shows).
+    Flat,
+}
+
+/// Everything that can be tuned when starting an [`crate::Emulator`].
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Applications served, as `(application_id, application_secret)`;
+    /// empty means one random demo application is created.
+    pub apps: Vec<(String, String)>,
+    /// How sign-in requests are answered.
+    pub approval: Approval,
+    /// Shape of the session status response.
+    pub status_shape: StatusShape,
+    /// Seconds added to the emulator's clock (simulates server clock skew).
+    pub clock_offset: i64,
+    /// A session still `pending`/`identifying` after this becomes `timeout`.
+    pub pending_timeout: Duration,
+    /// Lifetime of a Project Insight device activation request.
+    pub activation_ttl: Duration,
+    /// Base for the links the emulator hands out (status URLs, registration links,
+    /// activation URLs); `None` means `http://<bound address>`.
+    pub public_url: Option<String>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            apps: Vec::new(),
+            approval: Approval::Manual,
+            status_shape: StatusShape::Nested,
+            clock_offset: 0,
+            pending_timeout: Duration::from_secs(120),
+            activation_ttl: Duration::from_secs(15 * 60),
+            public_url: None,
+        }
+    }
+}

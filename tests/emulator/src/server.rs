@@ -1,0 +1,206 @@
+//! The accept loop (hyper-util, so a fault can drop a connection without a response),
+//! fault injection, the request log, the `Date` header and the stderr access log.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::clock::http_date;
+use crate::faults::Outcome;
+use crate::requestlog::Ticket;
+use crate::state::Shared;
+
+/// What every connection needs.
+pub(crate) struct Context {
+    pub shared: Arc<Shared>,
+    pub router: Router,
+    /// Write one line per request to stderr.
+    pub log: bool,
+}
+
+/// The error a service returns to make hyper close the connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by an emulated fault")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Accepts connections until the task is aborted; aborting also ends every connection.
+pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, ctx.clone()));
+                }
+                // e.g. out of file descriptors: wait a little instead of spinning
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_connection(stream: TcpStream, ctx: Arc<Context>) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |req: Request<Incoming>| handle(ctx.clone(), req));
+    let _ = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+fn is_control(path: &str) -> bool {
+    path == "/_emulator" || path.starts_with("/_emulator/")
+}
+
+async fn handle(
+    ctx: Arc<Context>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, DropConnection> {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let control = is_control(&path);
+    let ticket = (!control).then(|| ctx.shared.requests.lock().arrived(&method, &path));
+    let effect = if control {
+        None
+    } else {
+        ctx.shared.faults.lock().take(&method, &path)
+    };
+    let mut faulted = None;
+    if let Some(effect) = effect {
+        if let Some(ms) = effect.delay_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        match effect.outcome {
+            Outcome::Serve => {}
+            Outcome::Drop => {
+                record(&ctx, &method, &path, 0, ticket);
+                return Err(DropConnection);
+            }
+            Outcome::Respond {
+                status,
+                retry_after,
+                body,
+                json_like,
+            } => {
+                faulted = Some(fault_response(status, retry_after, body, json_like));
+            }
+        }
+    }
+    let mut response = match faulted {
+        Some(response) => response,
+        None => match ctx.router.clone().oneshot(req.map(Body::new)).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+    };
+    if let Ok(date) = HeaderValue::from_str(&http_date(ctx.shared.clock.now())) {
+        response.headers_mut().insert(header::DATE, date);
+    }
+    record(&ctx, &method, &path, response.status().as_u16(), ticket);
+    Ok(response)
+}
+
+fn fault_response(
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+    json_like: bool,
+) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if json_like {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// Completes the request log entry (control requests have none) and writes the access log.
+fn record(ctx: &Context, method: &str, path: &str, status: u16, ticket: Option<Ticket>) {
+    if let Some(ticket) = ticket {
+        ctx.shared.requests.lock().answered(ticket, status);
+    }
+    if ctx.log {
+        let shown = if status == 0 {
+            "dropped".to_owned()
+        } else {
+            status.to_string()
+        };
+        eprintln!("{method} {} {shown}", redact(path));
+    }
+}
+
+/// Segments after which a credential (session or registration token) follows.
+const BEFORE_SECRET: [&str; 4] = ["session_status", "logout", "phone", "sessions"];
+
+/// The path with credential segments replaced, for the log.
+pub(crate) fn redact(path: &str) -> String {
+    if !(path.starts_with("/authentication/") || is_control(path)) {
+        return path.to_owned();
+    }
+    let mut previous = "";
+    path.split('/')
+        .map(|segment| {
+            let shown = if BEFORE_SECRET.contains(&previous) {
+                "[redacted]"
+            } else {
+                segment
+            };
+            previous = segment;
+            shown
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact("/authentication/session_status/abc"),
+            "/authentication/session_status/[redacted]"
+        );
+        assert_eq!(
+            redact("/_emulator/phone/abc/sessions/def/approve"),
+            "/_emulator/phone/[redacted]/sessions/[redacted]/approve"
+        );
+        assert_eq!(
+            redact("/_emulator/sessions/abc/approve"),
+            "/_emulator/sessions/[redacted]/approve"
+        );
+        assert_eq!(
+            redact("/management/add_users/APP"),
+            "/management/add_users/APP"
+        );
+        assert_eq!(redact("/management/x/phone/u"), "/management/x/phone/u");
+    }
+}
