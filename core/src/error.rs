@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// [`Error::code`] gives a stable string (`"NOT_FOUND"`, `"TIMEOUT"`, ...) that the Python
 /// exception classes and the Node error codes are made from. No variant ever carries a
 /// secret: messages hold the service's own words, argument names, and HTTP statuses.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An argument was rejected before any request was sent.

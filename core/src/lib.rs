@@ -31,6 +31,7 @@
 pub mod activeconnect;
 mod error;
 pub mod projectinsight;
+pub mod qr;
 mod secret;
 mod transport;
 

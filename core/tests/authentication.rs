@@ -122,6 +122,7 @@ async fn watch_sees_walkaway_return_and_remote_logout() {
     env.act(&session, "remote-logout").await;
     assert_eq!(next(&mut changes).await.unwrap().unwrap(), Status::Closed);
     assert!(next(&mut changes).await.is_none(), "the stream ends with the session");
+    assert!(next(&mut changes).await.is_none(), "and stays ended when polled again");
 }
 
 #[tokio::test]
@@ -182,4 +183,24 @@ async fn many_sign_ins_run_concurrently() {
     let wait = quick(10_000);
     let statuses = futures_util::future::try_join_all(sessions.iter().map(|s| s.wait(&wait))).await.unwrap();
     assert!(statuses.iter().all(|s| *s == Status::Active));
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_session_share_one_request() {
+    let env = Env::start().await;
+    let session = env.signed_in_attempt("kim").await;
+    env.act(&session, "approve").await;
+    let path = session.data().status_url.path().to_owned();
+    // Slow the next answer so that every refresh below starts while the first is in flight.
+    env.fault(common::fault(&path, serde_json::json!({"delay_ms": 300, "count": 1}))).await;
+    let client = env.client();
+    let resumed: Vec<_> = (0..10).map(|_| client.resume(session.data())).collect();
+    let statuses = futures_util::future::try_join_all(resumed.iter().map(|s| s.refresh())).await.unwrap();
+    assert!(statuses.iter().all(|s| *s == Status::Active));
+    assert!(resumed.iter().all(|s| s.status() == Status::Active), "every session saw the shared answer");
+    assert_eq!(env.requests(&path).await, 1);
+
+    // Once it has finished, the next refresh polls again.
+    resumed[0].refresh().await.unwrap();
+    assert_eq!(env.requests(&path).await, 2);
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::signing::{Clock, NonceSource, Signer};
+use super::single_flight::StatusFlights;
 use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
 use super::{AuthenticateOptions, Session, SessionData, Status};
 use crate::transport::{Reply, Replay, Request, Transport, TransportConfig};
@@ -116,6 +117,7 @@ impl ClientBuilder {
                 application_id,
                 application_secret: self.application_secret,
                 signer,
+                status_flights: StatusFlights::default(),
             }),
         })
     }
@@ -134,6 +136,7 @@ struct Inner {
     application_id: String,
     application_secret: Secret,
     signer: Signer,
+    status_flights: StatusFlights,
 }
 
 impl std::fmt::Debug for Client {
@@ -273,6 +276,11 @@ impl Client {
     /// A [`Session`] from stored [`SessionData`] (for example, in the next web request).
     pub fn resume(&self, data: SessionData) -> Session {
         Session::new(self.clone(), data)
+    }
+
+    /// Status polls in flight, shared by concurrent callers of the same session.
+    pub(crate) fn status_flights(&self) -> &StatusFlights {
+        &self.inner.status_flights
     }
 
     /// Sends a request signed with the session's credentials (used by [`Session`]).

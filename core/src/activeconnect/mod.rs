@@ -16,6 +16,7 @@ mod client;
 mod options;
 mod session;
 pub mod signing;
+mod single_flight;
 mod status;
 mod wait;
 mod wire;

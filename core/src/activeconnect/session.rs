@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::Stream;
-use futures_util::stream::{self, BoxStream};
+use futures_util::stream::{self, BoxStream, Fuse, FusedStream};
+use futures_util::{Stream, StreamExt};
 use reqwest::Method as HttpMethod;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -73,18 +73,16 @@ impl Session {
     }
 
     /// Polls the status once. An ended session is not polled again: its status is final.
+    /// Concurrent polls of the same session, through any [`Session`] of the same
+    /// [`Client`], share one request.
     pub async fn refresh(&self) -> Result<Status> {
         let data = self.data();
         if data.status.is_ended() {
             return Ok(data.status);
         }
-        let reply = self.client.send_as_session(HttpMethod::GET, data.status_url.clone(), &data).await?;
-        if !reply.is_success() {
-            return Err(reply.status_error());
-        }
-        let body = reply.json::<AuthEnvelope>("session status")?.into_inner();
-        let raw = body.session_status.ok_or_else(|| Error::protocol("session status: the answer has no `session_status`"))?;
-        let status = Status::from_wire(&raw);
+        let client = self.client.clone();
+        let token = data.session_token.clone();
+        let status = self.client.status_flights().run(&token, move || fetch_status(client, data)).await?;
         self.lock().status = status.clone();
         Ok(status)
     }
@@ -137,10 +135,10 @@ impl Session {
         }
         if interval.is_zero() {
             let error = Error::invalid("watch interval must be greater than zero");
-            return StatusStream(Box::pin(stream::once(async move { Err(error) })));
+            return StatusStream(stream::once(async move { Err(error) }).boxed().fuse());
         }
         let start = Watch { session: self.clone(), last: self.status(), first: true, done: false };
-        StatusStream(Box::pin(stream::unfold(start, move |mut watch| async move {
+        StatusStream(stream::unfold(start, move |mut watch| async move {
             loop {
                 if watch.done || watch.last.is_ended() {
                     return None;
@@ -160,7 +158,9 @@ impl Session {
                     }
                 }
             }
-        })))
+        })
+        .boxed()
+        .fuse())
     }
 
     /// Ends the session at the service. `true` when the service closed it; `false` when
@@ -184,14 +184,32 @@ impl Session {
     }
 }
 
-/// The stream returned by [`Session::watch`].
-pub struct StatusStream(BoxStream<'static, Result<Status>>);
+/// One status request, signed with the session's credentials.
+async fn fetch_status(client: Client, data: SessionData) -> Result<Status> {
+    let reply = client.send_as_session(HttpMethod::GET, data.status_url.clone(), &data).await?;
+    if !reply.is_success() {
+        return Err(reply.status_error());
+    }
+    let body = reply.json::<AuthEnvelope>("session status")?.into_inner();
+    let raw = body.session_status.ok_or_else(|| Error::protocol("session status: the answer has no `session_status`"))?;
+    Ok(Status::from_wire(&raw))
+}
+
+/// The stream returned by [`Session::watch`]. Fused: once it has ended it keeps
+/// answering `None`.
+pub struct StatusStream(Fuse<BoxStream<'static, Result<Status>>>);
 
 impl Stream for StatusStream {
     type Item = Result<Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.as_mut().poll_next(cx)
+        self.0.poll_next_unpin(cx)
+    }
+}
+
+impl FusedStream for StatusStream {
+    fn is_terminated(&self) -> bool {
+        self.0.is_terminated()
     }
 }
 

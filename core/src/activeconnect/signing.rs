@@ -50,13 +50,16 @@ impl Clock for SystemClock {
     }
 }
 
-/// Nonces from the operating system's random generator.
+/// Nonces from the operating system's random generator, drawn afresh for every request,
+/// so that a forked process (a gunicorn worker) never repeats its parent's nonces.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RandomNonces;
 
 impl NonceSource for RandomNonces {
     fn next_nonce(&self) -> u64 {
-        rand::random()
+        // Should the OS generator ever fail, a user-space generator mixed with the process
+        // id still keeps parent and child apart.
+        getrandom::u64().unwrap_or_else(|_| rand::random::<u64>() ^ u64::from(std::process::id()).rotate_left(32))
     }
 }
 
@@ -166,6 +169,12 @@ mod tests {
         assert_eq!(headers["authentication"], "hmac ABCD:9223372036854775807:P7/K50V7bn2CVNBe/dKGFQ==");
         assert_eq!(headers[TIMESTAMP_HEADER], "1234567890");
         assert_eq!(headers[VERSION_HEADER], "1");
+    }
+
+    #[test]
+    fn random_nonces_do_not_repeat() {
+        let nonces: std::collections::HashSet<u64> = (0..10_000).map(|_| RandomNonces.next_nonce()).collect();
+        assert_eq!(nonces.len(), 10_000);
     }
 
     #[test]

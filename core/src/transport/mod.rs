@@ -75,8 +75,19 @@ pub(crate) struct Transport {
 /// How one attempt ended when no HTTP response came back.
 struct Failure {
     error: Error,
-    /// False only when the connection was never made.
-    may_have_arrived: bool,
+    reach: Reach,
+}
+
+/// How far a failed attempt got, which decides whether it may be sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// The request could not be made (bad credentials for a header, deadline passed):
+    /// sending it again cannot help.
+    NotMade,
+    /// The connection was never made: the request provably never left.
+    NotSent,
+    /// The request may have reached the service.
+    MaybeArrived,
 }
 
 impl Transport {
@@ -110,9 +121,8 @@ impl Transport {
                 Ok(reply) if request.replay == Replay::Safe && reply.is_retryable_status() => {
                     reply.retry_after()
                 }
-                Err(failure) if request.replay == Replay::Safe || !failure.may_have_arrived => {
-                    None
-                }
+                Err(Failure { reach: Reach::NotSent, .. }) => None,
+                Err(Failure { reach: Reach::MaybeArrived, .. }) if request.replay == Replay::Safe => None,
                 _ => return outcome.map_err(|f| f.error),
             };
             let delay = retry_after.unwrap_or_else(|| self.retry.backoff(attempt));
@@ -136,7 +146,7 @@ impl Transport {
     }
 
     async fn attempt(&self, request: &Request<'_>, timeout: Duration) -> Result<Reply, Failure> {
-        let fail = |error| Failure { error, may_have_arrived: false };
+        let fail = |error| Failure { error, reach: Reach::NotMade };
         if timeout.is_zero() {
             return Err(fail(Error::Timeout("the retry deadline has passed".into())));
         }
@@ -153,10 +163,10 @@ impl Transport {
         let started = Instant::now();
         let response = builder.headers(headers).timeout(timeout).send().await;
         let response = response.map_err(|e| Failure {
-            may_have_arrived: !e.is_connect(),
+            reach: if e.is_connect() { Reach::NotSent } else { Reach::MaybeArrived },
             error: classify(&e, timeout),
         })?;
-        let reply = Reply::read(response, timeout).await.map_err(|error| Failure { error, may_have_arrived: true })?;
+        let reply = Reply::read(response, timeout).await.map_err(|error| Failure { error, reach: Reach::MaybeArrived })?;
         log::debug!(
             "deviceauth: {} {} -> {} in {} ms",
             request.method,
