@@ -1,0 +1,147 @@
+"""The exceptions of deviceauth, one class per stable error code of the core.
+
+Every exception raised by the library is a :class:`DeviceAuthError`. Its ``code`` is the
+stable code shared with the Rust and Node packages; ``status`` is the HTTP status of the
+response behind it (or ``None``) and ``reason`` the service's machine-readable reason (or
+``None``). Messages never contain a secret.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar, Optional, Tuple
+
+__all__ = [
+    "DeviceAuthError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "UnauthorizedError",
+    "NotStartedError",
+    "RefusedError",
+    "HttpError",
+    "ProtocolError",
+    "TimeoutError",
+    "AbortedError",
+    "TransportError",
+]
+
+
+class DeviceAuthError(Exception):
+    """Base class of every deviceauth error."""
+
+    #: The stable error code (``"NOT_FOUND"``, ``"TIMEOUT"``, ...).
+    code: ClassVar[str] = "ERROR"
+    #: The HTTP status of the response behind the error, if there was one.
+    status: Optional[int]
+    #: The service's machine-readable reason (``"NO_MOBILE_DEVICE"``, ``"WRONG_CODE"``, ...).
+    reason: Optional[str]
+
+    def __init__(self, message: str = "", status: Optional[int] = None, reason: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        """The error message."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.status is not None:
+            extra += f", status={self.status!r}"
+        if self.reason is not None:
+            extra += f", reason={self.reason!r}"
+        return f"{type(self).__name__}({self.message!r}{extra})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.message, self.status, self.reason))
+
+
+class InvalidArgumentError(DeviceAuthError, ValueError):
+    """An argument was rejected before any request was sent (also a ``ValueError``)."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class NotFoundError(DeviceAuthError):
+    """The service does not know the application, user, session or resource.
+
+    A refused device activation whose request is gone also raises it, with ``reason``
+    ``UNKNOWN_REQUEST`` or ``EXPIRED``.
+    """
+
+    code = "NOT_FOUND"
+
+
+class UnauthorizedError(DeviceAuthError):
+    """The service refused the credentials or the signature.
+
+    A refused device activation also raises it, with ``reason`` ``WRONG_CODE``,
+    ``CODE_ALREADY_USED`` or ``CLIENT_AGENT_MISMATCH``.
+    """
+
+    code = "UNAUTHORIZED"
+
+
+class NotStartedError(DeviceAuthError):
+    """``authenticate_user`` was answered but no sign-in started; ``reason`` says why
+    (e.g. ``NO_MOBILE_DEVICE``)."""
+
+    code = "NOT_STARTED"
+
+
+class RefusedError(DeviceAuthError):
+    """A management call was refused by the service; ``reason`` says why."""
+
+    code = "REFUSED"
+
+
+class HttpError(DeviceAuthError):
+    """Any other HTTP error status (``status``), e.g. 503 after the retries."""
+
+    code = "HTTP"
+
+
+class ProtocolError(DeviceAuthError):
+    """The service answered with something that does not follow the protocol."""
+
+    code = "PROTOCOL"
+
+
+class TimeoutError(DeviceAuthError, builtins.TimeoutError):
+    """A request, or a whole wait, ran past its time limit (also the builtin ``TimeoutError``)."""
+
+    code = "TIMEOUT"
+
+
+class AbortedError(DeviceAuthError):
+    """The operation was cancelled."""
+
+    code = "ABORTED"
+
+
+class TransportError(DeviceAuthError):
+    """The request could not be delivered (connection refused or reset, TLS, DNS, ...)."""
+
+    code = "TRANSPORT"
+
+
+for _cls in (
+    DeviceAuthError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnauthorizedError,
+    NotStartedError,
+    RefusedError,
+    HttpError,
+    ProtocolError,
+    TimeoutError,
+    AbortedError,
+    TransportError,
+):
+    _cls.__module__ = "deviceauth"
+del _cls

@@ -1,0 +1,71 @@
+"""Activeconnect (renamed IAMPASS): passwordless push sign-in through the user's phone.
+
+1. :meth:`Client.add_users` registers your users with the service (use a random token per
+   user, not their name, as the service recommends).
+2. :meth:`Client.device_registration_link` gives each user a link to open on the phone
+   (by e-mail, :meth:`Client.send_registration_sms`, or a QR code).
+3. :meth:`Client.authenticate_user` pushes a sign-in request to the phone and returns a
+   :class:`Session`; :meth:`Session.wait` polls until the phone answers.
+4. While the user stays signed in, :meth:`Session.watch` (or a periodic
+   :meth:`Session.refresh`) notices remote logout and walkaway; :meth:`Session.logout`
+   ends it.
+
+:meth:`Session.to_json` is the session's state, to keep in your server-side session store
+and :meth:`Client.resume` later. :class:`AsyncClient` and :class:`AsyncSession` are the
+asyncio forms.
+"""
+
+from ._errors import (
+    AbortedError,
+    DeviceAuthError,
+    HttpError,
+    InvalidArgumentError,
+    NotFoundError,
+    NotStartedError,
+    ProtocolError,
+    RefusedError,
+    TimeoutError,
+    TransportError,
+    UnauthorizedError,
+)
+from ._native import (
+    DEFAULT_BASE_URL,
+    MAX_USER_ID_BYTES,
+    SERVER_ENV,
+    ActiveconnectAsyncClient as AsyncClient,
+    ActiveconnectClient as Client,
+    AddedUsers,
+    AsyncSession,
+    AsyncStatusIterator,
+    RetryPolicy,
+    Session,
+    StatusIterator,
+)
+from ._types import Method, Status
+
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Session",
+    "AsyncSession",
+    "StatusIterator",
+    "AsyncStatusIterator",
+    "AddedUsers",
+    "Status",
+    "Method",
+    "RetryPolicy",
+    "DEFAULT_BASE_URL",
+    "SERVER_ENV",
+    "MAX_USER_ID_BYTES",
+    "DeviceAuthError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "UnauthorizedError",
+    "NotStartedError",
+    "RefusedError",
+    "HttpError",
+    "ProtocolError",
+    "TimeoutError",
+    "AbortedError",
+    "TransportError",
+]

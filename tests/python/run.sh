@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the emulator and the Python package, then type-checks and tests the package.
+#
+#   tests/python/run.sh [pytest args...]      (from any directory; safe to run again)
+#
+# Uses the virtual environment at <repo>/.venv (made if missing, from $PYTHON or python3).
+# The extension is built in cargo's dev profile for speed; DEVICEAUTH_PROFILE=release
+# builds it as `pip install ./bindings-python` does by default.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+venv="$root/.venv"
+python="${PYTHON:-python3}"
+profile="${DEVICEAUTH_PROFILE:-dev}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -x "$venv/bin/python" ]; then
+    step "creating $venv"
+    "$python" -m venv "$venv"
+fi
+py="$venv/bin/python"
+
+step "test tools"
+"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3"
+
+step "cargo build -p deviceauth-emulator"
+(cd "$root" && cargo build -p deviceauth-emulator)
+
+step "pip install ./bindings-python (cargo profile: $profile)"
+(cd "$root" && MATURIN_PEP517_ARGS="--profile $profile" \
+    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+
+step "mypy --strict typing_usage.py"
+(cd "$here" && "$py" -m mypy --strict typing_usage.py)
+
+step "pytest tests/python"
+cd "$root"
+exec "$py" -m pytest tests/python "$@"

@@ -1,0 +1,175 @@
+"""Uses every public name of deviceauth with precise types; checked with `mypy --strict`
+(tests/python/run.sh and test_typing.py). It is type-checked, not run."""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+from typing import Any, Dict, List, Optional
+
+import deviceauth
+from deviceauth import (
+    AbortedError,
+    DeviceAuthError,
+    HttpError,
+    InvalidArgumentError,
+    NotFoundError,
+    NotStartedError,
+    ProtocolError,
+    RefusedError,
+    RetryPolicy,
+    TimeoutError,
+    TransportError,
+    UnauthorizedError,
+    activeconnect,
+    projectinsight,
+    qr,
+)
+from deviceauth.activeconnect import (
+    DEFAULT_BASE_URL,
+    MAX_USER_ID_BYTES,
+    SERVER_ENV,
+    AddedUsers,
+    AsyncClient,
+    AsyncSession,
+    AsyncStatusIterator,
+    Client,
+    Method,
+    Session,
+    Status,
+    StatusIterator,
+)
+from deviceauth.projectinsight import ApiClient, AsyncApiClient, DeviceActivation, PendingActivation
+
+version: str = deviceauth.__version__
+limits: tuple[str, str, int] = (DEFAULT_BASE_URL, SERVER_ENV, MAX_USER_ID_BYTES)
+
+
+def errors(error: DeviceAuthError) -> Optional[str]:
+    code: str = error.code
+    status: Optional[int] = error.status
+    reason: Optional[str] = error.reason
+    message: str = error.message
+    _: Any = (code, status, message)
+    family: List[type[DeviceAuthError]] = [
+        InvalidArgumentError,
+        NotFoundError,
+        UnauthorizedError,
+        NotStartedError,
+        RefusedError,
+        HttpError,
+        ProtocolError,
+        TimeoutError,
+        AbortedError,
+        TransportError,
+    ]
+    value_error: ValueError = InvalidArgumentError("bad")
+    timeout_error: builtins.TimeoutError = TimeoutError("late", None, None)
+    _ = (family, value_error, timeout_error, activeconnect.NotStartedError, projectinsight.HttpError)
+    return reason
+
+
+def statuses(status: Status) -> str:
+    flags: tuple[bool, bool, bool] = (status.is_in_progress, status.is_authenticated, status.is_ended)
+    parsed: Status = Status.from_wire("active")
+    member: Status = Status.PENDING
+    text: str = str(status)
+    methods: List[Method] = [Method.ACCEPTANCE, Method.DEVICE, Method.FACIAL]
+    _: Any = (flags, parsed, member, methods, Status.IDENTIFYING, Status.ACTIVE, Status.WALKAWAY)
+    _ = (Status.TIMEOUT, Status.CLOSED, Status.FAILED, Status.CANCELLED, Status.UNKNOWN)
+    return text
+
+
+def sync_usage(base_url: str) -> bool:
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.1, max_backoff=1.0, deadline=5.0)
+    never: RetryPolicy = RetryPolicy.never()
+    numbers: tuple[int, float, float, float] = (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.deadline)
+    client: Client = activeconnect.Client("APP_ID", "APP_SECRET", base_url=base_url, timeout=10.0, retry=never, user_agent="x/1")
+    app_id: str = client.application_id
+    url: str = client.base_url
+    added: AddedUsers = client.add_users(["u1", "u2"])
+    created: List[str] = added.created
+    existing: List[str] = added.existing
+    one: AddedUsers = client.add_user("u3")
+    client.delete_users(["u1"])
+    link: str = client.device_registration_link("u1", display_name="u1@shop")
+    has_device: bool = client.has_registered_mobile_device("u1")
+    new_link: str = client.lost_user_mobile_device("u1")
+    client.send_registration_sms("u1", "+15550100", display_name=None, message=None)
+    try:
+        session: Session = client.authenticate_user("u1", methods=[Method.FACIAL, "acceptance"], duration_seconds=60)
+    except NotStartedError as refused:
+        return refused.reason == "NO_MOBILE_DEVICE"
+    user: str = session.user
+    status: Status = session.status
+    raw: str = session.raw_status
+    polled: Status = session.refresh()
+    final: Status = session.wait(timeout=120.0, interval=2.0)
+    watcher: StatusIterator = session.watch(interval=5.0)
+    for change in watcher:
+        statuses(change)
+    closed: bool = session.logout()
+    text: str = session.to_json()
+    again: Session = client.resume(text)
+    stored: Dict[str, Any] = {"user": "u1"}
+    from_dict: Session = client.resume(stored)
+    _: Any = (numbers, app_id, url, created, existing, one, link, has_device, new_link, user, status, raw, polled)
+    _ = (final, again, from_dict)
+    return closed
+
+
+def project_insight(base_url: str) -> Any:
+    pi: projectinsight.Client = projectinsight.Client(base_url, timeout=5.0, retry=None, user_agent=None)
+    api_base: str = pi.base_url
+    pending: PendingActivation = pi.create_device_activation(
+        client_agent="my-cli/1.0", platform=None, device=None, ip_address=None, host_name=None
+    )
+    ident: str = pending.id
+    url: str = pending.url
+    expires: datetime.datetime = pending.expires_at
+    done: DeviceActivation = pi.complete_device_activation(pending.id, "123456", client_agent="my-cli/1.0", timeout_minutes=None)
+    token: str = done.api_token
+    device_id: str = done.device_id
+    user_id: str = done.user_id
+    token_expires: datetime.datetime = done.expires_at
+    api: ApiClient = pi.with_api_token(done.api_token)
+    _: Any = (api_base, ident, url, expires, token, device_id, user_id, token_expires)
+    api.post("things", {"name": "x"})
+    return api.get("project/active")
+
+
+async def async_usage(base_url: str) -> Status:
+    client: AsyncClient = activeconnect.AsyncClient("APP_ID", "APP_SECRET", base_url=base_url, timeout=10.0)
+    added: AddedUsers = await client.add_users(["u1", "u2"])
+    one: AddedUsers = await client.add_user("u3")
+    await client.delete_users(["u1"])
+    link: str = await client.device_registration_link("u1", display_name="u1@shop")
+    has_device: bool = await client.has_registered_mobile_device("u1")
+    new_link: str = await client.lost_user_mobile_device("u1")
+    await client.send_registration_sms("u1", "+15550100")
+    session: AsyncSession = await client.authenticate_user("u1", methods=None, duration_seconds=None)
+    status: Status = session.status
+    raw: str = session.raw_status
+    user: str = session.user
+    polled: Status = await session.refresh()
+    final: Status = await session.wait(timeout=120.0, interval=2.0)
+    watcher: AsyncStatusIterator = session.watch(interval=5.0)
+    async for change in watcher:
+        statuses(change)
+    closed: bool = await session.logout()
+    resumed: AsyncSession = client.resume(session.to_json())
+
+    pi = projectinsight.AsyncClient(base_url + "/api")
+    pending: PendingActivation = await pi.create_device_activation("my-cli/1.0")
+    done: DeviceActivation = await pi.complete_device_activation(pending.id, "123456", "my-cli/1.0", timeout_minutes=60)
+    api: AsyncApiClient = pi.with_api_token(done.api_token)
+    projects: Any = await api.get("project/active")
+    posted: Any = await api.post("things", [1, 2, 3])
+    _: Any = (added, one, link, has_device, new_link, status, raw, user, polled, closed, resumed, projects, posted)
+    return final
+
+
+def draw_codes(url: str) -> str:
+    svg: str = qr.svg(url)
+    text: str = deviceauth.qr.terminal(url)
+    return svg + text
