@@ -1,0 +1,116 @@
+// Every public name of the package, used the way the README shows; checked with
+// `tsc --noEmit --strict` (tsconfig.json beside this file). Never run.
+import { activeconnect, projectinsight, qr, ErrorCode, type DeviceAuthError } from 'deviceauth';
+
+export async function signIn(): Promise<void> {
+  const options: activeconnect.ClientOptions = {
+    applicationId: 'APP_ID',
+    applicationSecret: 'APP_SECRET',
+    baseUrl: 'http://127.0.0.1:8790',
+    timeoutMs: 10_000,
+  };
+  const client: activeconnect.Client = new activeconnect.Client(options);
+  const id: string = client.applicationId;
+  const base: string = client.baseUrl;
+
+  const added: activeconnect.AddedUsers = await client.addUsers(['u1', 'u2']);
+  const created: string[] = added.created;
+  const existing: string[] = added.existing;
+  const none: void = await client.deleteUsers(['u2']);
+
+  const linkOptions: activeconnect.RegistrationLinkOptions = { displayName: 'u1@shop' };
+  const link: string = await client.deviceRegistrationLink('u1', linkOptions);
+  const registered: boolean = await client.hasRegisteredMobileDevice('u1');
+  const fresh: string = await client.lostUserMobileDevice('u1');
+  const sms: activeconnect.RegistrationSmsOptions = { displayName: 'u1@shop', message: 'Welcome' };
+  await client.sendRegistrationSms('u1', '+15550100', sms);
+  await client.sendRegistrationSms('u1', '+15550100');
+
+  const authOptions: activeconnect.AuthenticateOptions = { methods: ['acceptance', 'facial'], durationSeconds: 600 };
+  let session: activeconnect.Session;
+  try {
+    session = await client.authenticateUser('u1', authOptions);
+  } catch (e) {
+    const error = e as DeviceAuthError;
+    const code: string = error.code;
+    const reason: string | undefined = error.reason;
+    const status: number | undefined = error.status;
+    if (code === ErrorCode.NotStarted) console.log(reason, status, error.message);
+    return;
+  }
+  const status: string = session.status;
+  const user: string = session.user;
+  const refreshed: string = await session.refresh();
+
+  const controller = new AbortController();
+  const waitOptions: activeconnect.WaitOptions = { timeoutMs: 120_000, intervalMs: 2_000, signal: controller.signal };
+  const final: string = await session.wait(waitOptions);
+  await session.wait();
+
+  const watchOptions: activeconnect.WatchOptions = { intervalMs: 5_000, signal: controller.signal };
+  const watch: activeconnect.StatusWatch = session.watch(watchOptions);
+  for await (const next of watch) {
+    const s: string = next;
+    if (s === 'closed') break;
+  }
+  for await (const s of session.watch()) console.log(s.toUpperCase());
+  const step: IteratorResult<string, undefined> = await watch.next();
+  await watch.return();
+
+  const closed: boolean = await session.logout();
+  const data: activeconnect.SessionData = session.toJSON();
+  const json: string = JSON.stringify(session);
+  const again: activeconnect.Session = client.resume(json);
+  const fromObject: activeconnect.Session = client.resume(data);
+  const secret: string = data.session_secret;
+  console.log(id, base, created, existing, none, link, registered, fresh, status, user, refreshed, final, step, closed);
+  console.log(again.status, fromObject.user, data.session_token, data.status_url, data.logout_url, data.user, data.status, secret);
+}
+
+export async function activate(): Promise<unknown> {
+  const options: projectinsight.ClientOptions = { baseUrl: 'http://127.0.0.1:8790/api', timeoutMs: 10_000 };
+  const pi: projectinsight.Client = new projectinsight.Client(options);
+  const base: string = pi.baseUrl;
+  const device: projectinsight.DeviceInfo = {
+    clientAgent: 'my-cli/1.0',
+    platform: 'Linux',
+    device: 'Computer',
+    ipAddress: '10.0.0.1',
+    hostName: 'box',
+  };
+  const pending: projectinsight.PendingActivation = await pi.createDeviceActivation(device);
+  const pendingId: string = pending.id;
+  const url: string = pending.url;
+  const expires: Date = pending.expiresAt;
+  const complete: projectinsight.CompleteOptions = { clientAgent: 'my-cli/1.0', timeoutMinutes: 60 };
+  const done: projectinsight.DeviceActivation = await pi.completeDeviceActivation(pendingId, '123456', complete);
+  const token: string = done.apiToken;
+  const deviceId: string = done.deviceId;
+  const userId: string = done.userId;
+  const tokenExpires: Date = done.expiresAt;
+  const safe: projectinsight.DeviceActivationJson = done.toJSON();
+  const api: projectinsight.ApiClient = pi.withApiToken(token);
+  const apiBase: string = api.baseUrl;
+  const projects: Array<{ Name: string }> = await api.get('project/active');
+  const posted = await api.post('some/endpoint', { any: 'json' });
+  await api.post('some/endpoint');
+  const codes: ErrorCode[] = [
+    ErrorCode.InvalidArgument, ErrorCode.NotFound, ErrorCode.Unauthorized, ErrorCode.NotStarted, ErrorCode.Refused,
+    ErrorCode.Http, ErrorCode.Protocol, ErrorCode.Timeout, ErrorCode.Aborted, ErrorCode.Transport,
+  ];
+  console.log(base, url, expires.getTime(), deviceId, userId, tokenExpires.toISOString(), safe.expiresAt, apiBase, projects[0]?.Name, codes);
+  return posted;
+}
+
+export function drawCodes(url: string): string {
+  const svg: string = qr.svg(url);
+  const terminal: string = qr.terminal(url);
+  return svg + terminal;
+}
+
+// @ts-expect-error: options are required
+new activeconnect.Client();
+// @ts-expect-error: unknown methods are refused
+void new projectinsight.Client({ baseUrl: 'x' }).completeDeviceActivation('id', 'code', { clientAgent: 'a' }).then((d) => d.token);
+// @ts-expect-error: methods are a fixed set
+void new activeconnect.Client({ applicationId: 'a', applicationSecret: 's' }).authenticateUser('u', { methods: ['retina'] });
