@@ -1,0 +1,147 @@
+"""End-to-end fixtures: the emulator, the Flask app under gunicorn (several workers),
+the Express server, and headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+EMULATOR = Path(os.environ.get("DEVICEAUTH_EMULATOR", TARGET / "debug" / "deviceauth-emulator"))
+CLI = Path(os.environ.get("DEVICEAUTH_CLI", TARGET / "debug" / "deviceauth-cli"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+APP_ID, APP_SECRET = "e2e-app", "e2e-secret-do-not-show"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@dataclass
+class Emulator:
+    url: str
+
+    def control(self, method: str, path: str) -> object:
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read() or b"null")
+
+    def sessions(self) -> list[dict]:
+        return self.control("GET", f"/_emulator/apps/{APP_ID}/sessions")  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    proc = subprocess.Popen(
+        [str(EMULATOR), "--listen", "127.0.0.1:0", "--app", f"{APP_ID}:{APP_SECRET}", "--quiet"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    match = re.search(r"listening on (\S+)", proc.stdout.readline())
+    assert match, "emulator did not start"
+    yield Emulator(match.group(1))
+    proc.terminate()
+    proc.wait(10)
+
+
+def app_env(emulator: Emulator, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEVICEAUTH_APP_ID": APP_ID,
+        "DEVICEAUTH_APP_SECRET": APP_SECRET,
+        "ACTIVE_CONNECT_SERVER": emulator.url,
+        "STATUS_CHECK_SECONDS": "1",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def flask_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    db = tmp_path_factory.mktemp("flask") / "microblog.db"
+    env = app_env(emulator, DATABASE_URL=f"sqlite:///{db}", SECRET_KEY="e2e-cookie-key")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "3", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+        cwd=REPO / "examples" / "flask-app",
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/", proc)
+    yield url
+    proc.terminate()
+    _, errors = proc.communicate(timeout=20)
+    assert APP_SECRET not in errors, "the application secret reached the server log"
+
+
+@pytest.fixture(scope="session")
+def express_app(emulator: Emulator) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        ["node", "server.js"],
+        cwd=REPO / "examples" / "express-server",
+        env=app_env(emulator, PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/", proc)
+    yield url
+    proc.terminate()
+    output, _ = proc.communicate(timeout=10)
+    assert APP_SECRET not in output
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("E2E_SCREENSHOTS") or tempfile.mkdtemp(prefix="deviceauth-e2e-"))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"\nscreenshots: {folder}", file=sys.stderr)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

@@ -1,0 +1,156 @@
+"""The Flask microblog in headless Chromium, used as a person would: a "computer"
+browser for the app and a "phone" browser for the emulator's phone page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from conftest import Emulator
+
+
+class Shots:
+    """Numbered screenshots of each step, in the folder the suite printed."""
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        self.folder, self.prefix, self.count = folder, prefix, 0
+
+    def __call__(self, page: Page, step: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.prefix}-{self.count:02d}-{step}.png"), full_page=True)
+
+
+@pytest.fixture
+def computer(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 1000, "height": 720})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 400, "height": 760})
+    yield context.new_page()
+    context.close()
+
+
+def sign_up(computer: Page, app: str, name: str) -> str:
+    computer.goto(app + "/")
+    computer.get_by_test_id("nav-sign-up").click()
+    computer.fill("#username", name)
+    computer.get_by_test_id("sign-up").click()
+    expect(computer.get_by_test_id("registration-qr").locator("svg")).to_be_visible()
+    link = computer.get_by_test_id("registration-link").get_attribute("href")
+    assert link
+    return link
+
+
+def register_phone(computer: Page, phone: Page, link: str) -> None:
+    phone.goto(link)
+    phone.get_by_test_id("register").click()
+    expect(computer.get_by_test_id("device-state")).to_have_attribute("data-registered", "yes", timeout=10_000)
+
+
+def request_sign_in(computer: Page, app: str, name: str) -> None:
+    computer.goto(app + "/signin")
+    computer.fill("#username", name)
+    computer.get_by_test_id("sign-in").click()
+
+
+def on_phone(phone: Page, action: str) -> None:
+    phone.reload()
+    phone.get_by_test_id(action).first.click()
+
+
+def cookie_payload(computer: Page) -> dict:
+    """The Flask session cookie, decoded (it is signed, not encrypted)."""
+    (cookie,) = [c for c in computer.context.cookies() if c["name"] == "session"]
+    payload = cookie["value"]
+    compressed = payload.startswith(".")
+    data = payload.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    return json.loads(zlib.decompress(raw) if compressed else raw)
+
+
+def test_sign_up_register_sign_in_walk_away_and_sign_out(flask_app, emulator: Emulator, computer, phone, screenshots):
+    shot = Shots(screenshots, "flask")
+    name = f"alice{secrets.token_hex(3)}"
+    link = sign_up(computer, flask_app, name)
+    expect(computer.get_by_test_id("device-state")).to_have_attribute("data-registered", "no")
+    shot(computer, "sign-up-shows-registration-qr")
+
+    phone.goto(link)
+    shot(phone, "phone-page-before-registering")
+    phone.get_by_test_id("register").click()
+    expect(computer.get_by_test_id("device-state")).to_have_attribute("data-registered", "yes", timeout=10_000)
+    shot(computer, "app-sees-the-phone")
+
+    request_sign_in(computer, flask_app, name)
+    expect(computer.get_by_test_id("waiting-status")).to_be_visible()
+    shot(computer, "waiting-for-the-phone")
+    assert set(cookie_payload(computer)) <= {"sid", "_flashes"}, "only a session id in the cookie"
+    phone.reload()
+    shot(phone, "phone-shows-the-request")
+    phone.get_by_test_id("approve").first.click()
+    expect(computer.get_by_test_id("home-title")).to_have_text(f"Hi, {name}!", timeout=10_000)
+    shot(computer, "signed-in")
+
+    computer.fill("#post", "Signed in without a password")
+    computer.get_by_test_id("submit-post").click()
+    expect(computer.get_by_test_id("posts")).to_contain_text("Signed in without a password")
+
+    on_phone(phone, "walkaway")
+    time.sleep(1.2)  # the app checks a signed-in session at most every STATUS_CHECK_SECONDS=1
+    computer.goto(flask_app + "/")
+    expect(computer.get_by_test_id("flash")).to_contain_text("no longer near this computer")
+    expect(computer.get_by_test_id("nav-sign-in")).to_be_visible()
+    shot(computer, "signed-out-after-walkaway")
+
+    request_sign_in(computer, flask_app, name)
+    on_phone(phone, "approve")
+    expect(computer.get_by_test_id("home-title")).to_be_visible(timeout=10_000)
+    computer.get_by_test_id("sign-out").click()
+    expect(computer.get_by_test_id("flash")).to_have_text("You are signed out.")
+    shot(computer, "signed-out")
+    statuses = [s["status"] for s in emulator.sessions()]
+    assert "active" not in statuses and "walkaway" not in statuses, statuses
+
+
+def test_remote_logout_signs_the_user_out(flask_app, computer, phone, screenshots):
+    name = f"dora{secrets.token_hex(3)}"
+    register_phone(computer, phone, sign_up(computer, flask_app, name))
+    request_sign_in(computer, flask_app, name)
+    on_phone(phone, "approve")
+    expect(computer.get_by_test_id("home-title")).to_be_visible(timeout=10_000)
+    on_phone(phone, "remote-logout")
+    time.sleep(1.2)
+    computer.goto(flask_app + "/")
+    expect(computer.get_by_test_id("flash")).to_contain_text("ended")
+    Shots(screenshots, "flask-remote-logout")(computer, "signed-out")
+
+
+def test_denied_sign_in_is_explained(flask_app, computer, phone, screenshots):
+    name = f"bob{secrets.token_hex(3)}"
+    register_phone(computer, phone, sign_up(computer, flask_app, name))
+    request_sign_in(computer, flask_app, name)
+    on_phone(phone, "deny")
+    expect(computer.get_by_test_id("sign-in-ended")).to_have_attribute("data-status", "failed", timeout=10_000)
+    expect(computer.locator("main")).to_contain_text("refused on your phone")
+    Shots(screenshots, "flask-denied")(computer, "explained")
+
+
+def test_user_without_a_phone_is_sent_to_register(flask_app, computer, screenshots):
+    name = f"carol{secrets.token_hex(3)}"
+    sign_up(computer, flask_app, name)
+    request_sign_in(computer, flask_app, name)
+    expect(computer.get_by_test_id("no-device")).to_be_visible()
+    Shots(screenshots, "flask-no-device")(computer, "explained")
+    computer.get_by_test_id("register-now").click()
+    expect(computer.get_by_test_id("registration-qr")).to_be_visible()
