@@ -13,6 +13,7 @@
 //! store and [`Client::resume`] later.
 
 mod client;
+mod monitor;
 mod options;
 mod session;
 pub mod signing;
@@ -22,6 +23,7 @@ mod wait;
 mod wire;
 
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
+pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
 pub use options::{AuthenticateOptions, WaitOptions};
 pub use session::{Session, SessionData, StatusStream};
 pub use status::{Method, Status};
