@@ -93,6 +93,73 @@ export declare namespace activeconnect {
      * object. No request is sent. Throws `INVALID_ARGUMENT` if it is not session data.
      */
     resume(data: string | SessionData): activeconnect.Session
+    /**
+     * A `Session` from the text of `session.seal(key)`. Throws `INVALID_ARGUMENT` when the
+     * text was altered or truncated, or sealed with another key or application.
+     */
+    unseal(sealed: string, key: Uint8Array): activeconnect.Session
+  }
+  /**
+   * Watches many signed-in sessions with one polling task: each session is polled once
+   * per `intervalMs`, spread over the interval, at most `maxInFlight` at a time. Each
+   * status change is reported once by `events()`; ended sessions are dropped after
+   * their change is reported; sessions that cannot be polled are reported unreachable.
+   *
+   * The polling runs on the addon's threads and never keeps the process alive by
+   * itself; a pending `events()` iteration does, until `close()` (or `break`, or its
+   * signal).
+   */
+  export class Monitor {
+    /**
+     * Starts a monitor that polls with `client`. Throws an `Error` with code
+     * `INVALID_ARGUMENT` for a client that is not an `activeconnect.Client` or bad
+     * options (`intervalMs` and `maxInFlight` must be above 0, `shard.index` below
+     * `shard.count`).
+     */
+    constructor(client: Client, options?: MonitorOptions)
+    /**
+     * Watches a session: a `Session`, its JSON text or the parsed object. `false` when
+     * it is already watched, already ended, belongs to another shard, or the monitor is
+     * closed. Throws `INVALID_ARGUMENT` if it is not session data. No request is sent.
+     */
+    add(session: Session | string | SessionData): boolean
+    /** Stops watching a session; `false` when it was not watched. */
+    remove(sessionToken: string): boolean
+    /** Whether the session of this token is watched. */
+    has(sessionToken: string): boolean
+    /** How many sessions are watched (0 once closed). */
+    get size(): number
+    /** Whether `close()` was called. */
+    get closed(): boolean
+    /**
+     * Stops all polling and forgets every session. Events already reported are still
+     * delivered, then every `events()` iteration ends (`{ done: true }`). Calling it
+     * again does nothing.
+     */
+    close(): void
+    /**
+     * The events, for `for await (const event of monitor.events())`, in the order they
+     * happened; none is dropped while nobody reads (they wait). Each event goes to one
+     * iteration: read them from one loop. `break` or `signal` ends the iteration, not
+     * the monitor; the iteration ends by itself after `close()`.
+     */
+    events(options?: MonitorEventsOptions): MonitorEvents
+  }
+  /** What `monitor.events()` returns: an async iterator of `MonitorEvent`s. */
+  export class MonitorEvents {
+    /**
+     * The next event; waits until there is one. Resolves `{ done: true }` once the
+     * monitor is closed and every reported event was read, or after `return()`;
+     * rejects with code `ABORTED` when the signal aborts (later calls are done).
+     */
+    next(): Promise<IteratorResult<MonitorEvent, undefined>>
+    /**
+     * Ends this iteration (what `break` in `for await` calls): a pending `next()`
+     * resolves `{ done: true }`, and so does every later one. The monitor goes on.
+     */
+    return(): Promise<IteratorResult<MonitorEvent, undefined>>
+    /** The iterator is its own async iterator. */
+    [globalThis.Symbol.asyncIterator](): MonitorEvents
   }
   /**
    * A sign-in session of one user.
@@ -131,7 +198,10 @@ export declare namespace activeconnect {
      * The core's `SessionData`, so that `JSON.stringify(session)` gives what
      * `client.resume()` takes. SENSITIVE: it holds the session secret; store it server
      * side only.
+     * The session sealed with `key` (32 bytes): encrypted and authenticated into an opaque
+     * string that may sit in a cookie; `client.unseal(text, key)` resumes it.
      */
+    seal(key: Uint8Array): string
     toJSON(): SessionData
   }
   /**
@@ -181,6 +251,79 @@ export declare namespace activeconnect {
     baseUrl?: string
     /** Time limit of one HTTP request in milliseconds (default 10000). */
     timeoutMs?: number
+    /**
+     * Allow plain `http://` to hosts other than loopback (default `false`: only
+     * `https://`, and `http://` to `127.0.0.0/8`, `::1` and `localhost`).
+     */
+    allowInsecureHttp?: boolean
+  }
+  /**
+   * A monitor event: a session's status changed. After an ended status (`closed`,
+   * `timeout`, ...) the session is no longer watched.
+   */
+  export interface MonitorChange {
+    /** Always `'changed'`. */
+    type: 'changed'
+    /** The session's user. */
+    user: string
+    /** The session's token (`session_token` of its JSON). */
+    sessionToken: string
+    /** The status before. */
+    previous: string
+    /** The status now. */
+    status: string
+  }
+  /** What `monitor.events()` yields: `event.type` tells which. */
+  export type MonitorEvent = activeconnect.MonitorChange | activeconnect.MonitorUnreachable
+  /** Options of `monitor.events`. */
+  export interface MonitorEventsOptions {
+    /**
+     * Aborting it rejects the pending (or next) iteration with code `ABORTED` and ends
+     * this iterator; the monitor goes on polling (`monitor.close()` stops it).
+     */
+    signal?: AbortSignal
+  }
+  /** Options of `new activeconnect.Monitor(client, options)`. */
+  export interface MonitorOptions {
+    /**
+     * Time between two polls of one session in milliseconds (default 5000). The first
+     * poll of each added session comes at a random time within one interval.
+     */
+    intervalMs?: number
+    /** The most status polls in flight at once (default 100). */
+    maxInFlight?: number
+    /**
+     * A session whose polls keep failing this long (milliseconds, default 60000) is
+     * reported `unreachable` and no longer watched.
+     */
+    unreachableAfterMs?: number
+    /** Watch only the sessions of this shard (see `shardOf`); `add` refuses the others. */
+    shard?: MonitorShard
+  }
+  /**
+   * Shard `index` (from 0) of `count`: the sessions whose token `shardOf(token, count)`
+   * maps to `index`.
+   */
+  export interface MonitorShard {
+    /** This shard, from 0 to `count - 1`. */
+    index: number
+    /** How many shards there are (at least 1). */
+    count: number
+  }
+  /**
+   * A monitor event: a session could not be polled for `unreachableAfterMs` (or at once,
+   * for an error that retrying cannot fix, such as an unknown session). It is no longer
+   * watched.
+   */
+  export interface MonitorUnreachable {
+    /** Always `'unreachable'`. */
+    type: 'unreachable'
+    /** The session's user. */
+    user: string
+    /** The session's token (`session_token` of its JSON). */
+    sessionToken: string
+    /** The last error of a poll, with `code` and `status` as every error of the package. */
+    error: Error & DeviceAuthError
   }
   /** Options of `deviceRegistrationLink`. */
   export interface RegistrationLinkOptions {
@@ -212,6 +355,13 @@ export declare namespace activeconnect {
     /** The last status seen. */
     status: string
   }
+  /**
+   * The shard (from 0) of a session token among `count` shards: the first 8 bytes of
+   * SHA-256 of the token, big-endian, modulo `count`, the same in every process and in
+   * the Python and Rust packages. Throws `INVALID_ARGUMENT` unless `count` is a whole
+   * number of at least 1.
+   */
+  export function shardOf(sessionToken: string, count: number): number
   /** Options of `session.wait`. */
   export interface WaitOptions {
     /**
@@ -301,6 +451,11 @@ export declare namespace projectinsight {
     baseUrl: string
     /** Time limit of one HTTP request in milliseconds (default 10000). */
     timeoutMs?: number
+    /**
+     * Allow plain `http://` to hosts other than loopback (default `false`: only
+     * `https://`, and `http://` to `127.0.0.0/8`, `::1` and `localhost`).
+     */
+    allowInsecureHttp?: boolean
   }
   /** Options of `completeDeviceActivation`. */
   export interface CompleteOptions {

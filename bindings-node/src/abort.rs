@@ -89,9 +89,7 @@ pub(crate) fn signal(env: &Env, value: Option<Unknown<'_>>) -> Arg<Option<Signal
     let Some(value) = value else { return Ok(None) };
     let not_a_signal = || invalid("signal must be an AbortSignal");
     let object = convert::object(&value, "signal").map_err(|_| not_a_signal())?;
-    let aborted = object
-        .get_named_property::<Unknown<'_>>("aborted")
-        .map_err(|_| not_a_signal())?;
+    let aborted = object.get_named_property::<Unknown<'_>>("aborted").map_err(|_| not_a_signal())?;
     if aborted.get_type().ok() != Some(ValueType::Boolean) {
         return Err(not_a_signal());
     }
@@ -100,21 +98,15 @@ pub(crate) fn signal(env: &Env, value: Option<Unknown<'_>>) -> Arg<Option<Signal
     let (sender, receiver) = watch::channel(aborted);
     let cancel = Cancel(receiver);
     if aborted {
-        return Ok(Some(Signal {
-            cancel,
-            listener: None,
-        }));
+        return Ok(Some(Signal { cancel, listener: None }));
     }
     let method = |name: &str| -> Arg<Function<'_, Unknown<'_>, Unknown<'_>>> {
-        let value = object
-            .get_named_property::<Unknown<'_>>(name)
-            .map_err(|_| not_a_signal())?;
+        let value = object.get_named_property::<Unknown<'_>>(name).map_err(|_| not_a_signal())?;
         if value.get_type().ok() != Some(ValueType::Function) {
             return Err(not_a_signal());
         }
         // SAFETY: checked to be a function.
-        unsafe { value.cast::<Function<'_, Unknown<'_>, Unknown<'_>>>() }
-            .map_err(|_| not_a_signal())
+        unsafe { value.cast::<Function<'_, Unknown<'_>, Unknown<'_>>>() }.map_err(|_| not_a_signal())
     };
     let add = method("addEventListener")?;
     let remove = method("removeEventListener")?;
@@ -131,25 +123,15 @@ pub(crate) fn signal(env: &Env, value: Option<Unknown<'_>>) -> Arg<Option<Signal
     // Bound to the signal, so that `call` (which clears an exception it throws) is used.
     let add = add.bind(object).map_err(failed)?;
     // SAFETY: reinterpreting the same JS function with the argument types it is called with.
-    let add = unsafe {
-        Unknown::from_raw_unchecked(env.raw(), add.raw()).cast::<Function<'_, Args3, Unknown<'_>>>()
-    }
-    .map_err(failed)?;
-    add.call(FnArgs::from((event.raw(), handler.raw(), once.raw())))
+    let add = unsafe { Unknown::from_raw_unchecked(env.raw(), add.raw()).cast::<Function<'_, Args3, Unknown<'_>>>() }
         .map_err(failed)?;
+    add.call(FnArgs::from((event.raw(), handler.raw(), once.raw()))).map_err(failed)?;
     let remove = remove.bind(object).map_err(failed)?;
     // SAFETY: as above.
-    let remove = unsafe {
-        Unknown::from_raw_unchecked(env.raw(), remove.raw())
-            .cast::<Function<'_, Args2, Unknown<'_>>>()
-    }
-    .map_err(failed)?;
-    let listener = Listener {
-        remove: remove.create_ref().map_err(failed)?,
-        handler: handler.create_ref().map_err(failed)?,
-    };
-    Ok(Some(Signal {
-        cancel,
-        listener: Some(listener),
-    }))
+    let remove =
+        unsafe { Unknown::from_raw_unchecked(env.raw(), remove.raw()).cast::<Function<'_, Args2, Unknown<'_>>>() }
+            .map_err(failed)?;
+    let listener =
+        Listener { remove: remove.create_ref().map_err(failed)?, handler: handler.create_ref().map_err(failed)? };
+    Ok(Some(Signal { cancel, listener: Some(listener) }))
 }

@@ -3,6 +3,7 @@
 //! Every method converts its arguments, calls the core on the addon's tokio runtime and
 //! returns a Promise; errors are mapped by [`crate::errors`].
 
+mod monitor;
 mod session;
 
 use deviceauth::activeconnect as core;
@@ -19,12 +20,7 @@ use crate::inspect::{self, REDACTED};
 /// Options of `new activeconnect.Client(options)`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct ClientOptions {
     /// The application id.
     pub application_id: String,
@@ -35,6 +31,9 @@ pub struct ClientOptions {
     pub base_url: Option<String>,
     /// Time limit of one HTTP request in milliseconds (default 10000).
     pub timeout_ms: Option<f64>,
+    /// Allow plain `http://` to hosts other than loopback (default `false`: only
+    /// `https://`, and `http://` to `127.0.0.0/8`, `::1` and `localhost`).
+    pub allow_insecure_http: Option<bool>,
 }
 
 /// Which users `addUsers` created and which already existed.
@@ -49,12 +48,7 @@ pub struct AddedUsers {
 /// Options of `deviceRegistrationLink`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct RegistrationLinkOptions {
     /// What the phone app shows for this account.
     pub display_name: Option<String>,
@@ -63,12 +57,7 @@ pub struct RegistrationLinkOptions {
 /// Options of `sendRegistrationSms`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct RegistrationSmsOptions {
     /// What the phone app shows for this account.
     pub display_name: Option<String>,
@@ -79,12 +68,7 @@ pub struct RegistrationSmsOptions {
 /// Options of `authenticateUser`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct AuthenticateOptions {
     /// Methods the user may use; leave out to let the service choose (preferred).
     #[napi(ts_type = "Array<'acceptance' | 'device' | 'facial'>")]
@@ -105,9 +89,7 @@ impl Client {
     /// with code `INVALID_ARGUMENT` for missing or malformed options.
     #[napi(constructor, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown) -> napi::Result<Self> {
-        build_client(&options)
-            .map(|inner| Client { inner })
-            .map_err(|e| errors::throw(&env, e))
+        build_client(&options).map(|inner| Client { inner }).map_err(|e| errors::throw(&env, e))
     }
 
     /// The application id.
@@ -123,23 +105,13 @@ impl Client {
     }
 
     /// Registers users with the service; adding a user twice is harmless.
-    #[napi(
-        ts_args_type = "users: string[]",
-        ts_return_type = "Promise<AddedUsers>"
-    )]
-    pub fn add_users(
-        &self,
-        env: &Env,
-        users: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<AddedUsers>>> {
+    #[napi(ts_args_type = "users: string[]", ts_return_type = "Promise<AddedUsers>")]
+    pub fn add_users(&self, env: &Env, users: Unknown) -> napi::Result<AsyncBlock<Outcome<AddedUsers>>> {
         let client = self.inner.clone();
         let users = convert::strings(&users, "users");
         errors::promise(env, async move {
             let added = client.add_users(&users?).await?;
-            Ok(AddedUsers {
-                created: added.created,
-                existing: added.existing,
-            })
+            Ok(AddedUsers { created: added.created, existing: added.existing })
         })
     }
 
@@ -152,10 +124,7 @@ impl Client {
     }
 
     /// The link that registers the user's phone (open it on the phone).
-    #[napi(
-        ts_args_type = "user: string, options?: RegistrationLinkOptions",
-        ts_return_type = "Promise<string>"
-    )]
+    #[napi(ts_args_type = "user: string, options?: RegistrationLinkOptions", ts_return_type = "Promise<string>")]
     pub fn device_registration_link(
         &self,
         env: &Env,
@@ -170,39 +139,24 @@ impl Client {
         })();
         errors::promise(env, async move {
             let (user, display_name) = args?;
-            client
-                .device_registration_link(&user, display_name.as_deref())
-                .await
+            client.device_registration_link(&user, display_name.as_deref()).await
         })
     }
 
     /// Whether the user has registered a phone.
     #[napi(ts_args_type = "user: string", ts_return_type = "Promise<boolean>")]
-    pub fn has_registered_mobile_device(
-        &self,
-        env: &Env,
-        user: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<bool>>> {
+    pub fn has_registered_mobile_device(&self, env: &Env, user: Unknown) -> napi::Result<AsyncBlock<Outcome<bool>>> {
         let client = self.inner.clone();
         let user = convert::string(&user, "user");
-        errors::promise(env, async move {
-            client.has_registered_mobile_device(&user?).await
-        })
+        errors::promise(env, async move { client.has_registered_mobile_device(&user?).await })
     }
 
     /// Disables the user's phone and returns a new registration link.
     #[napi(ts_args_type = "user: string", ts_return_type = "Promise<string>")]
-    pub fn lost_user_mobile_device(
-        &self,
-        env: &Env,
-        user: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<String>>> {
+    pub fn lost_user_mobile_device(&self, env: &Env, user: Unknown) -> napi::Result<AsyncBlock<Outcome<String>>> {
         let client = self.inner.clone();
         let user = convert::string(&user, "user");
-        errors::promise(
-            env,
-            async move { client.lost_user_mobile_device(&user?).await },
-        )
+        errors::promise(env, async move { client.lost_user_mobile_device(&user?).await })
     }
 
     /// Has the service text the registration link to `phoneNumber` (E.164, e.g.
@@ -229,9 +183,7 @@ impl Client {
         })();
         errors::promise(env, async move {
             let (user, phone, display_name, message) = args?;
-            client
-                .send_registration_sms(&user, &phone, display_name.as_deref(), message.as_deref())
-                .await
+            client.send_registration_sms(&user, &phone, display_name.as_deref(), message.as_deref()).await
         })
     }
 
@@ -239,10 +191,7 @@ impl Client {
     /// Rejects with code `NOT_STARTED` (and `reason`, e.g. `NO_MOBILE_DEVICE`) when the
     /// service answers without starting one. Never retried once the request may have
     /// been sent.
-    #[napi(
-        ts_args_type = "user: string, options?: AuthenticateOptions",
-        ts_return_type = "Promise<Session>"
-    )]
+    #[napi(ts_args_type = "user: string, options?: AuthenticateOptions", ts_return_type = "Promise<Session>")]
     pub fn authenticate_user(
         &self,
         env: &Env,
@@ -261,20 +210,11 @@ impl Client {
                 None => Vec::new(),
             };
             let duration_seconds = convert::opt_u32(options.as_ref(), "durationSeconds")?;
-            Ok((
-                user,
-                core::AuthenticateOptions {
-                    methods,
-                    duration_seconds,
-                },
-            ))
+            Ok((user, core::AuthenticateOptions { methods, duration_seconds }))
         })();
         errors::promise(env, async move {
             let (user, options) = args?;
-            client
-                .authenticate_user(&user, &options)
-                .await
-                .map(Session::new)
+            client.authenticate_user(&user, &options).await.map(Session::new)
         })
     }
 
@@ -282,20 +222,19 @@ impl Client {
     /// object. No request is sent. Throws `INVALID_ARGUMENT` if it is not session data.
     #[napi(ts_args_type = "data: string | SessionData")]
     pub fn resume(&self, env: &Env, data: Unknown) -> napi::Result<Session> {
-        let parsed = (|| -> Arg<core::SessionData> {
-            let text = match data.get_type() {
-                Ok(ValueType::String) => convert::string(&data, "data")?,
-                Ok(ValueType::Object) => convert::json_text(env, &data, "data")?,
-                _ => {
-                    return Err(invalid(
-                        "data must be the JSON text of a session or its parsed object",
-                    ));
-                }
-            };
-            session_data(&text)
-        })();
-        parsed
+        stored_session(env, &data, "data")
             .map(|data| Session::new(self.inner.resume(data)))
+            .map_err(|e| errors::throw(env, e))
+    }
+
+    /// A `Session` from the text of `session.seal(key)`. Throws `INVALID_ARGUMENT` when the
+    /// text was altered or truncated, or sealed with another key or application.
+    #[napi(ts_args_type = "sealed: string, key: Uint8Array")]
+    pub fn unseal(&self, env: &Env, sealed: Unknown, key: Unknown) -> napi::Result<Session> {
+        convert::string(&sealed, "sealed")
+            .and_then(|sealed| Ok((sealed, convert::bytes(&key, "key")?)))
+            .and_then(|(sealed, key)| self.inner.unseal(&sealed, &key))
+            .map(Session::new)
             .map_err(|e| errors::throw(env, e))
     }
 
@@ -329,8 +268,21 @@ fn build_client(options: &Unknown) -> Arg<core::Client> {
     if let Some(timeout) = convert::opt_millis(options, "timeoutMs")? {
         builder = builder.timeout(timeout);
     }
+    builder = builder.allow_insecure_http(convert::opt_bool(options, "allowInsecureHttp")?);
     // reqwest's client is made inside the runtime, as it expects.
     napi::bindgen_prelude::within_runtime_if_available(|| builder.build())
+}
+
+/// Session data from the JSON text of a session or its parsed object.
+fn stored_session(env: &Env, data: &Unknown, name: &str) -> Arg<core::SessionData> {
+    let text = match data.get_type() {
+        Ok(ValueType::String) => convert::string(data, name)?,
+        Ok(ValueType::Object) => convert::json_text(env, data, name)?,
+        _ => {
+            return Err(invalid(format!("{name} must be the JSON text of a session or its parsed object")));
+        }
+    };
+    session_data(&text)
 }
 
 /// Parses stored session JSON. The message never quotes the input: it holds the
@@ -341,11 +293,7 @@ fn session_data(text: &str) -> Arg<core::SessionData> {
         let detail = if message.starts_with("missing field") {
             message
         } else {
-            format!(
-                "not valid session data (line {}, column {})",
-                e.line(),
-                e.column()
-            )
+            format!("not valid session data (line {}, column {})", e.line(), e.column())
         };
         invalid(format!("data: {detail}"))
     })
@@ -360,9 +308,7 @@ mod tests {
     fn session_data_errors_never_quote_the_input() {
         let secret = "hush-hush-secret";
         let bad = [
-            format!(
-                r#"{{"user":"u","session_token":"t","session_secret":"{secret}","status_url":42}}"#
-            ),
+            format!(r#"{{"user":"u","session_token":"t","session_secret":"{secret}","status_url":42}}"#),
             format!(r#"{{"user":"u","session_secret":"{secret}""#),
             format!(r#"["{secret}"]"#),
             format!(r#"{{"session_secret":{{"{secret}":1}}}}"#),

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Function, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{Function, JsObjectValue, Object, Uint8ArraySlice, Unknown};
 use napi::{Env, JsValue, ValueType};
 
 use crate::errors::CoreError;
@@ -43,30 +43,43 @@ fn is_nullish(value: &Unknown<'_>) -> bool {
 /// A required string.
 pub(crate) fn string(value: &Unknown<'_>, name: &str) -> Arg<String> {
     if value.get_type().ok() != Some(ValueType::String) {
-        return Err(invalid(format!(
-            "{name} must be a string, not {}",
-            describe(value)
-        )));
+        return Err(invalid(format!("{name} must be a string, not {}", describe(value))));
     }
     // SAFETY: the value is a JS string.
-    unsafe { value.cast::<String>() }
-        .map_err(|_| invalid(format!("{name} could not be read as a string")))
+    unsafe { value.cast::<String>() }.map_err(|_| invalid(format!("{name} could not be read as a string")))
+}
+
+/// Required bytes: a `Buffer` or a `Uint8Array`.
+pub(crate) fn bytes(value: &Unknown<'_>, name: &str) -> Arg<Vec<u8>> {
+    if !value.is_typedarray().unwrap_or(false) {
+        return Err(invalid(format!("{name} must be a Buffer or Uint8Array, not {}", describe(value))));
+    }
+    // SAFETY: the value is a typed array (a Buffer is a Uint8Array).
+    unsafe { value.cast::<Uint8ArraySlice<'_>>() }
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| invalid(format!("{name} must be a Buffer or Uint8Array of bytes")))
+}
+
+/// An optional boolean option (absent, `undefined` or `null` is `false`).
+pub(crate) fn opt_bool(options: Option<&Object<'_>>, key: &str) -> Arg<bool> {
+    match field(options, key)? {
+        None => Ok(false),
+        Some(value) if value.get_type().ok() == Some(ValueType::Boolean) => {
+            // SAFETY: the value is a JS boolean.
+            unsafe { value.cast::<bool>() }.map_err(|_| invalid(format!("{key} could not be read")))
+        }
+        Some(value) => Err(invalid(format!("{key} must be a boolean, not {}", describe(&value)))),
+    }
 }
 
 /// A required array of strings.
 pub(crate) fn strings(value: &Unknown<'_>, name: &str) -> Arg<Vec<String>> {
     if !value.is_array().unwrap_or(false) {
-        return Err(invalid(format!(
-            "{name} must be an array of strings, not {}",
-            describe(value)
-        )));
+        return Err(invalid(format!("{name} must be an array of strings, not {}", describe(value))));
     }
     // SAFETY: the value is a JS array, hence an object.
-    let array = unsafe { value.cast::<Object<'_>>() }
-        .map_err(|_| invalid(format!("{name} could not be read")))?;
-    let length = array
-        .get_array_length()
-        .map_err(|_| invalid(format!("{name} could not be read")))?;
+    let array = unsafe { value.cast::<Object<'_>>() }.map_err(|_| invalid(format!("{name} could not be read")))?;
+    let length = array.get_array_length().map_err(|_| invalid(format!("{name} could not be read")))?;
     (0..length)
         .map(|index| {
             let item = array
@@ -88,14 +101,10 @@ pub(crate) fn options<'env>(value: &Unknown<'env>, name: &str) -> Arg<Option<Obj
 /// A required object.
 pub(crate) fn object<'env>(value: &Unknown<'env>, name: &str) -> Arg<Object<'env>> {
     if value.get_type().ok() != Some(ValueType::Object) || value.is_array().unwrap_or(false) {
-        return Err(invalid(format!(
-            "{name} must be an object, not {}",
-            describe(value)
-        )));
+        return Err(invalid(format!("{name} must be an object, not {}", describe(value))));
     }
     // SAFETY: the value is a JS object.
-    unsafe { value.cast::<Object<'env>>() }
-        .map_err(|_| invalid(format!("{name} could not be read")))
+    unsafe { value.cast::<Object<'env>>() }.map_err(|_| invalid(format!("{name} could not be read")))
 }
 
 /// A property of an options object; `undefined` and `null` are `None`.
@@ -111,9 +120,7 @@ pub(crate) fn field<'env>(options: Option<&Object<'env>>, key: &str) -> Arg<Opti
 
 /// An optional string option.
 pub(crate) fn opt_string(options: Option<&Object<'_>>, key: &str) -> Arg<Option<String>> {
-    field(options, key)?
-        .map(|value| string(&value, key))
-        .transpose()
+    field(options, key)?.map(|value| string(&value, key)).transpose()
 }
 
 /// A required string option.
@@ -123,14 +130,11 @@ pub(crate) fn req_string(options: Option<&Object<'_>>, key: &str) -> Arg<String>
 
 fn number(value: &Unknown<'_>, name: &str) -> Arg<f64> {
     if value.get_type().ok() != Some(ValueType::Number) {
-        return Err(invalid(format!(
-            "{name} must be a number, not {}",
-            describe(value)
-        )));
+        return Err(invalid(format!("{name} must be a number, not {}", describe(value))));
     }
     // SAFETY: the value is a JS number.
-    let number = unsafe { value.cast::<f64>() }
-        .map_err(|_| invalid(format!("{name} could not be read as a number")))?;
+    let number =
+        unsafe { value.cast::<f64>() }.map_err(|_| invalid(format!("{name} could not be read as a number")))?;
     if !number.is_finite() {
         return Err(invalid(format!("{name} must be a finite number")));
     }
@@ -146,9 +150,7 @@ pub(crate) fn opt_millis(options: Option<&Object<'_>>, key: &str) -> Arg<Option<
     if ms < 0.0 {
         return Err(invalid(format!("{key} must not be negative")));
     }
-    Duration::try_from_secs_f64(ms / 1000.0)
-        .map(Some)
-        .map_err(|_| invalid(format!("{key} is too large")))
+    Duration::try_from_secs_f64(ms / 1000.0).map(Some).map_err(|_| invalid(format!("{key} is too large")))
 }
 
 /// An optional whole number from 0 to 2^32 - 1 (zero is passed on: the core refuses it).
@@ -158,10 +160,7 @@ pub(crate) fn opt_u32(options: Option<&Object<'_>>, key: &str) -> Arg<Option<u32
     };
     let n = number(&value, key)?;
     if n.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&n) {
-        return Err(invalid(format!(
-            "{key} must be a whole number from 0 to {}",
-            u32::MAX
-        )));
+        return Err(invalid(format!("{key} must be a whole number from 0 to {}", u32::MAX)));
     }
     // In range and whole, checked above.
     Ok(Some(n as u32))
@@ -173,9 +172,7 @@ pub(crate) fn json_text(env: &Env, value: &Unknown<'_>, name: &str) -> Arg<Strin
     let stringify = env
         .get_global()
         .and_then(|global| global.get_named_property::<Object<'_>>("JSON"))
-        .and_then(|json| {
-            json.get_named_property::<Function<'_, Unknown<'_>, Unknown<'_>>>("stringify")
-        })
+        .and_then(|json| json.get_named_property::<Function<'_, Unknown<'_>, Unknown<'_>>>("stringify"))
         .map_err(|_| failed("JSON.stringify is not available"))?;
     // `call` clears an exception JSON.stringify throws (cycles, BigInt) into the error.
     let text = stringify.call(*value).map_err(|e| failed(&e.reason))?;

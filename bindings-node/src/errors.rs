@@ -39,11 +39,7 @@ where
 
 /// A Promise settled by `map(env, output)`: `future` runs on the tokio runtime, then
 /// `map` runs on the JavaScript thread (e.g. to remove an `abort` listener).
-pub(crate) fn promise_map<T, U, F, M>(
-    env: &Env,
-    future: F,
-    map: M,
-) -> napi::Result<AsyncBlock<Outcome<U>>>
+pub(crate) fn promise_map<T, U, F, M>(env: &Env, future: F, map: M) -> napi::Result<AsyncBlock<Outcome<U>>>
 where
     T: Send + 'static,
     U: ToNapiValue + 'static,
@@ -70,14 +66,20 @@ pub(crate) fn throw(env: &Env, error: CoreError) -> napi::Error {
 }
 
 fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<napi::Error> {
+    let raw = error_value(env, error)?;
+    // SAFETY: `raw` is the error object just created in `env`.
+    Ok(napi::Error::from(unsafe { Unknown::from_raw_unchecked(env, raw) }))
+}
+
+/// The JS error object of `error` as a value (e.g. a field of a monitor event), on the
+/// JavaScript thread: `new Error(message)` with `code`, `status` and `reason`.
+pub(crate) fn error_value(env: sys::napi_env, error: &CoreError) -> napi::Result<sys::napi_value> {
     let js_env = Env::from_raw(env);
     let code = js_env.create_string(error.code())?;
     let message = js_env.create_string(error.to_string())?;
     let mut raw = ptr::null_mut();
     // SAFETY: `env` is live on this thread; `code` and `message` are strings of it.
-    check_status!(unsafe {
-        sys::napi_create_error(env, raw_of(&code), raw_of(&message), &mut raw)
-    })?;
+    check_status!(unsafe { sys::napi_create_error(env, raw_of(&code), raw_of(&message), &mut raw) })?;
     let mut object = Object::from_raw(env, raw);
     if let Some(status) = error.status() {
         object.set("status", u32::from(status))?;
@@ -85,10 +87,7 @@ fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<napi::Error> {
     if let Some(reason) = error.reason() {
         object.set("reason", reason)?;
     }
-    // SAFETY: `raw` is the error object just created in `env`.
-    Ok(napi::Error::from(unsafe {
-        Unknown::from_raw_unchecked(env, raw)
-    }))
+    Ok(raw)
 }
 
 fn raw_of<'a>(value: &impl napi::JsValue<'a>) -> sys::napi_value {

@@ -22,9 +22,7 @@ pub(crate) fn render<'env>(
         return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), view.raw()) });
     }
     // SAFETY: checked to be a function.
-    let inspect = unsafe {
-        inspect.cast::<Function<'_, FnArgs<(sys::napi_value, sys::napi_value)>, String>>()
-    }?;
+    let inspect = unsafe { inspect.cast::<Function<'_, FnArgs<(sys::napi_value, sys::napi_value)>, String>>() }?;
     let text = inspect.call(FnArgs::from((view.raw(), options.raw())))?;
     let shown = env.create_string(format!("{class} {text}"))?;
     // SAFETY: `shown` is a live string of `env`.

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `activeconnect::Client` | [`activeconnect`] (`activeconnect.Client`) |
 //! | `activeconnect::Session`, `StatusStream` | `activeconnect/session.rs` (`Session`, `StatusWatch`) |
+//! | `activeconnect::{Monitor, MonitorEvents, MonitorOptions, Shard}` | `activeconnect/monitor.rs` (`Monitor`, `MonitorEvents`, `shardOf`) |
 //! | `projectinsight::{Client, ApiClient, DeviceActivation}` | [`projectinsight`] |
 //! | `Error` | [`errors`] |
 //! | `qr` | [`qr`] (`qr.svg`, `qr.terminal`) |

@@ -13,28 +13,21 @@ use crate::inspect::{self, REDACTED};
 /// Options of `new projectinsight.Client(options)`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "projectinsight",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "projectinsight", object_from_js = false, object_to_js = false)]
 pub struct ClientOptions {
     /// The workspace API, e.g. `https://acme.projectinsight.net/api`.
     pub base_url: String,
     /// Time limit of one HTTP request in milliseconds (default 10000).
     pub timeout_ms: Option<f64>,
+    /// Allow plain `http://` to hosts other than loopback (default `false`: only
+    /// `https://`, and `http://` to `127.0.0.0/8`, `::1` and `localhost`).
+    pub allow_insecure_http: Option<bool>,
 }
 
 /// The program asking for a token (`createDeviceActivation`).
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "projectinsight",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "projectinsight", object_from_js = false, object_to_js = false)]
 pub struct DeviceInfo {
     /// The user agent of the requesting program, e.g. `my-cli/1.2` (required).
     pub client_agent: String,
@@ -51,12 +44,7 @@ pub struct DeviceInfo {
 /// Options of `completeDeviceActivation`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "projectinsight",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "projectinsight", object_from_js = false, object_to_js = false)]
 pub struct CompleteOptions {
     /// The same client agent as in `createDeviceActivation` (required).
     pub client_agent: String,
@@ -98,9 +86,7 @@ impl Client {
     /// with code `INVALID_ARGUMENT` for missing or malformed options.
     #[napi(constructor, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown) -> napi::Result<Self> {
-        build_client(&options)
-            .map(|inner| Client { inner })
-            .map_err(|e| errors::throw(&env, e))
+        build_client(&options).map(|inner| Client { inner }).map_err(|e| errors::throw(&env, e))
     }
 
     /// The API base URL (always ending in `/`).
@@ -110,10 +96,7 @@ impl Client {
     }
 
     /// Creates an activation request. Never retried once the request may have been sent.
-    #[napi(
-        ts_args_type = "device: DeviceInfo",
-        ts_return_type = "Promise<PendingActivation>"
-    )]
+    #[napi(ts_args_type = "device: DeviceInfo", ts_return_type = "Promise<PendingActivation>")]
     pub fn create_device_activation(
         &self,
         env: &Env,
@@ -123,11 +106,7 @@ impl Client {
         let device = device_info(&device);
         errors::promise(env, async move {
             let pending = client.create_device_activation(&device?).await?;
-            Ok(PendingActivation {
-                id: pending.id,
-                url: pending.url,
-                expires_at: pending.expires_at,
-            })
+            Ok(PendingActivation { id: pending.id, url: pending.url, expires_at: pending.expires_at })
         })
     }
 
@@ -151,18 +130,11 @@ impl Client {
             let code = convert::string(&code, "code")?;
             let options = convert::options(&options, "options")?;
             let agent = convert::req_string(options.as_ref(), "clientAgent")?;
-            Ok((
-                id,
-                code,
-                agent,
-                convert::opt_u32(options.as_ref(), "timeoutMinutes")?,
-            ))
+            Ok((id, code, agent, convert::opt_u32(options.as_ref(), "timeoutMinutes")?))
         })();
         errors::promise(env, async move {
             let (id, code, agent, minutes) = args?;
-            let inner = client
-                .complete_device_activation(&id, &code, &agent, minutes)
-                .await?;
+            let inner = client.complete_device_activation(&id, &code, &agent, minutes).await?;
             Ok(DeviceActivation { inner })
         })
     }
@@ -171,10 +143,7 @@ impl Client {
     #[napi(ts_args_type = "apiToken: string")]
     pub fn with_api_token(&self, env: &Env, api_token: Unknown) -> napi::Result<ApiClient> {
         let token = convert::string(&api_token, "apiToken").map_err(|e| errors::throw(env, e))?;
-        Ok(ApiClient {
-            inner: self.inner.with_api_token(token),
-            base_url: self.base_url(),
-        })
+        Ok(ApiClient { inner: self.inner.with_api_token(token), base_url: self.base_url() })
     }
 
     /// `util.inspect` shows the base URL.
@@ -199,6 +168,7 @@ fn build_client(options: &Unknown) -> Arg<core::Client> {
     if let Some(timeout) = convert::opt_millis(options, "timeoutMs")? {
         builder = builder.timeout(timeout);
     }
+    builder = builder.allow_insecure_http(convert::opt_bool(options, "allowInsecureHttp")?);
     // reqwest's client is made inside the runtime, as it expects.
     napi::bindgen_prelude::within_runtime_if_available(|| builder.build())
 }
@@ -293,11 +263,7 @@ impl ApiClient {
     /// `GET {baseUrl}/{path}` and the parsed JSON answer (`null` for an empty body).
     /// Retried like every idempotent call.
     #[napi(ts_args_type = "path: string", ts_return_type = "Promise<any>")]
-    pub fn get(
-        &self,
-        env: &Env,
-        path: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<serde_json::Value>>> {
+    pub fn get(&self, env: &Env, path: Unknown) -> napi::Result<AsyncBlock<Outcome<serde_json::Value>>> {
         let client = self.inner.clone();
         let path = convert::string(&path, "path");
         errors::promise(env, async move { client.get(&path?).await })
@@ -305,10 +271,7 @@ impl ApiClient {
 
     /// `POST {baseUrl}/{path}` with `JSON.stringify(body)` (`null` when left out), and
     /// the parsed JSON answer. Not retried once the request may have been sent.
-    #[napi(
-        ts_args_type = "path: string, body?: unknown",
-        ts_return_type = "Promise<any>"
-    )]
+    #[napi(ts_args_type = "path: string, body?: unknown", ts_return_type = "Promise<any>")]
     pub fn post(
         &self,
         env: &Env,
@@ -322,8 +285,7 @@ impl ApiClient {
                 Ok(ValueType::Undefined) => serde_json::Value::Null,
                 _ => {
                     let text = convert::json_text(env, &body, "body")?;
-                    serde_json::from_str(&text)
-                        .map_err(|_| convert::invalid("body could not be converted to JSON"))?
+                    serde_json::from_str(&text).map_err(|_| convert::invalid("body could not be converted to JSON"))?
                 }
             };
             Ok((path, body))

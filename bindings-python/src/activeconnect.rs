@@ -1,5 +1,6 @@
 //! `deviceauth.activeconnect`: the application clients (core `activeconnect::Client`).
 
+pub mod monitor;
 pub mod session;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,7 +59,7 @@ fn authenticate_options(methods: Option<Vec<String>>, duration_seconds: Option<i
 }
 
 /// Stored `SessionData`: the text of `Session.to_json()`, or the dict it parses to.
-fn session_data(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<SessionData> {
+pub(crate) fn session_data(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<SessionData> {
     let text: String = match data.cast::<PyString>() {
         Ok(text) => text.extract()?,
         Err(_) if data.is_instance_of::<pyo3::types::PyDict>() => dumps(py, data)?,
@@ -115,12 +116,14 @@ struct Settings {
     timeout: Duration,
     retry: Option<deviceauth::RetryPolicy>,
     user_agent: Option<String>,
+    allow_insecure_http: bool,
 }
 
 impl Settings {
     fn build(&self) -> deviceauth::Result<core::Client> {
-        let mut builder =
-            core::Client::builder(self.application_id.clone(), self.application_secret.clone()).timeout(self.timeout);
+        let mut builder = core::Client::builder(self.application_id.clone(), self.application_secret.clone())
+            .timeout(self.timeout)
+            .allow_insecure_http(self.allow_insecure_http);
         if let Some(url) = &self.base_url {
             builder = builder.base_url(url.clone());
         }
@@ -150,6 +153,7 @@ impl Handle {
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Arc<Handle>> {
         let settings = Settings {
             application_id,
@@ -158,6 +162,7 @@ impl Handle {
             timeout: seconds("timeout", timeout)?,
             retry: retry.map(|r| r.inner),
             user_agent,
+            allow_insecure_http,
         };
         let client = settings.build().py()?;
         Ok(Arc::new(Handle { settings, current: Mutex::new((std::process::id(), client)) }))
@@ -206,7 +211,7 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (application_id, application_secret, base_url = None, timeout = 10.0, retry = None, user_agent = None))]
+    #[pyo3(signature = (application_id, application_secret, base_url = None, timeout = 10.0, retry = None, user_agent = None, allow_insecure_http = false))]
     fn new(
         application_id: String,
         application_secret: String,
@@ -214,8 +219,11 @@ impl Client {
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Self> {
-        Ok(Client { handle: Handle::new(application_id, application_secret, base_url, timeout, retry, user_agent)? })
+        let handle =
+            Handle::new(application_id, application_secret, base_url, timeout, retry, user_agent, allow_insecure_http)?;
+        Ok(Client { handle })
     }
 
     /// The application id.
@@ -314,6 +322,13 @@ impl Client {
         Ok(Session::new(SessionCore::new(self.handle.clone(), session)))
     }
 
+    /// A `Session` from the text of `Session.seal(key)`. Raises `InvalidArgumentError` when
+    /// the text was altered or truncated, or sealed with another key or application.
+    fn unseal(&self, py: Python<'_>, sealed: &str, key: &[u8]) -> PyResult<Session> {
+        let session = self.handle.client(py)?.unseal(sealed, key).py()?;
+        Ok(Session::new(SessionCore::new(self.handle.clone(), session)))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         self.handle.repr(py, "Client")
     }
@@ -329,7 +344,7 @@ pub struct AsyncClient {
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (application_id, application_secret, base_url = None, timeout = 10.0, retry = None, user_agent = None))]
+    #[pyo3(signature = (application_id, application_secret, base_url = None, timeout = 10.0, retry = None, user_agent = None, allow_insecure_http = false))]
     fn new(
         application_id: String,
         application_secret: String,
@@ -337,10 +352,11 @@ impl AsyncClient {
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Self> {
-        Ok(AsyncClient {
-            handle: Handle::new(application_id, application_secret, base_url, timeout, retry, user_agent)?,
-        })
+        let handle =
+            Handle::new(application_id, application_secret, base_url, timeout, retry, user_agent, allow_insecure_http)?;
+        Ok(AsyncClient { handle })
     }
 
     /// The application id.
@@ -440,6 +456,13 @@ impl AsyncClient {
     fn resume(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<AsyncSession> {
         let data = session_data(py, data)?;
         let session = self.handle.client(py)?.resume(data);
+        Ok(AsyncSession::new(SessionCore::new(self.handle.clone(), session)))
+    }
+
+    /// A `AsyncSession` from the text of `AsyncSession.seal(key)`. Raises `InvalidArgumentError` when
+    /// the text was altered or truncated, or sealed with another key or application.
+    fn unseal(&self, py: Python<'_>, sealed: &str, key: &[u8]) -> PyResult<AsyncSession> {
+        let session = self.handle.client(py)?.unseal(sealed, key).py()?;
         Ok(AsyncSession::new(SessionCore::new(self.handle.clone(), session)))
     }
 

@@ -8,7 +8,7 @@
 //! Module map (one to one with the core):
 //! - `runtime`: the fork-safe tokio runtime, blocking calls and asyncio awaitables;
 //! - `errors`: core `Error` -> `deviceauth._errors` exceptions;
-//! - `activeconnect` (+ `activeconnect/session`): core `activeconnect`;
+//! - `activeconnect` (+ `activeconnect/session`, `activeconnect/monitor`): core `activeconnect`;
 //! - `projectinsight`: core `projectinsight`;
 //! - `qr`: core `qr`;
 //! - `retry`: core `RetryPolicy`;
@@ -37,6 +37,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AsyncSession", py.get_type::<activeconnect::session::AsyncSession>())?;
     m.add("StatusIterator", py.get_type::<activeconnect::session::StatusIterator>())?;
     m.add("AsyncStatusIterator", py.get_type::<activeconnect::session::AsyncStatusIterator>())?;
+    m.add("Monitor", py.get_type::<activeconnect::monitor::Monitor>())?;
+    m.add("AsyncMonitor", py.get_type::<activeconnect::monitor::AsyncMonitor>())?;
+    m.add("MonitorEvent", py.get_type::<activeconnect::monitor::MonitorEvent>())?;
+    m.add_function(wrap_pyfunction!(activeconnect::monitor::shard_of, m)?)?;
     m.add("ProjectInsightClient", py.get_type::<projectinsight::Client>())?;
     m.add("ProjectInsightAsyncClient", py.get_type::<projectinsight::AsyncClient>())?;
     m.add("ApiClient", py.get_type::<projectinsight::ApiClient>())?;

@@ -99,11 +99,14 @@ struct Settings {
     timeout: Duration,
     retry: Option<deviceauth::RetryPolicy>,
     user_agent: Option<String>,
+    allow_insecure_http: bool,
 }
 
 impl Settings {
     fn build(&self) -> deviceauth::Result<core::Client> {
-        let mut builder = core::Client::builder(self.base_url.clone()).timeout(self.timeout);
+        let mut builder = core::Client::builder(self.base_url.clone())
+            .timeout(self.timeout)
+            .allow_insecure_http(self.allow_insecure_http);
         if let Some(policy) = self.retry {
             builder = builder.retry_policy(policy);
         }
@@ -126,9 +129,10 @@ impl Handle {
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Arc<Self>> {
-        let settings =
-            Settings { base_url, timeout: seconds("timeout", timeout)?, retry: retry.map(|r| r.inner), user_agent };
+        let timeout = seconds("timeout", timeout)?;
+        let settings = Settings { base_url, timeout, retry: retry.map(|r| r.inner), user_agent, allow_insecure_http };
         let client = settings.build().py()?;
         Ok(Arc::new(Handle { settings, current: Mutex::new((std::process::id(), client)) }))
     }
@@ -188,14 +192,15 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (base_url, timeout = 10.0, retry = None, user_agent = None))]
+    #[pyo3(signature = (base_url, timeout = 10.0, retry = None, user_agent = None, allow_insecure_http = false))]
     fn new(
         base_url: String,
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Self> {
-        Ok(Client { handle: Handle::new(base_url, timeout, retry, user_agent)? })
+        Ok(Client { handle: Handle::new(base_url, timeout, retry, user_agent, allow_insecure_http)? })
     }
 
     /// The API base URL (always ending in `/`).
@@ -266,14 +271,15 @@ pub struct AsyncClient {
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (base_url, timeout = 10.0, retry = None, user_agent = None))]
+    #[pyo3(signature = (base_url, timeout = 10.0, retry = None, user_agent = None, allow_insecure_http = false))]
     fn new(
         base_url: String,
         timeout: f64,
         retry: Option<PyRef<'_, RetryPolicy>>,
         user_agent: Option<String>,
+        allow_insecure_http: bool,
     ) -> PyResult<Self> {
-        Ok(AsyncClient { handle: Handle::new(base_url, timeout, retry, user_agent)? })
+        Ok(AsyncClient { handle: Handle::new(base_url, timeout, retry, user_agent, allow_insecure_http)? })
     }
 
     /// The API base URL (always ending in `/`).

@@ -37,7 +37,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let session = client.authenticate_user(&user, &AuthenticateOptions::default()).await?;
     println!("Sign-in request sent; approve it on the phone.");
-    let status = session.wait(&WaitOptions { interval: Duration::from_secs(1), deadline: Duration::from_secs(120) }).await?;
+    let status =
+        session.wait(&WaitOptions { interval: Duration::from_secs(1), deadline: Duration::from_secs(120) }).await?;
     if !status.is_authenticated() {
         println!("Not signed in: the session ended as {status}.");
         return Ok(());

@@ -181,22 +181,14 @@ impl ActivationRejection {
             Self::Expired => "the activation request has expired; start a new one",
             Self::WrongCode => "the activation code is not correct; check it and try again",
             Self::CodeAlreadyUsed => "the activation code was already used; start a new activation",
-            Self::ClientAgentMismatch => {
-                "the client agent differs from the one that created the activation request"
-            }
+            Self::ClientAgentMismatch => "the client agent differs from the one that created the activation request",
         }
     }
 
     pub(crate) fn from_error_code(code: &str) -> Option<Self> {
-        [
-            Self::UnknownRequest,
-            Self::Expired,
-            Self::WrongCode,
-            Self::CodeAlreadyUsed,
-            Self::ClientAgentMismatch,
-        ]
-        .into_iter()
-        .find(|r| r.as_str().eq_ignore_ascii_case(code))
+        [Self::UnknownRequest, Self::Expired, Self::WrongCode, Self::CodeAlreadyUsed, Self::ClientAgentMismatch]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(code))
     }
 }
 

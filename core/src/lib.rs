@@ -30,6 +30,8 @@
 
 pub mod activeconnect;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod projectinsight;
 pub mod qr;
 mod secret;

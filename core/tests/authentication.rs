@@ -174,9 +174,8 @@ async fn many_sign_ins_run_concurrently() {
         env.register_device(user).await;
     }
     let options = AuthenticateOptions::default();
-    let sessions = futures_util::future::try_join_all(users.iter().map(|u| client.authenticate_user(u, &options)))
-        .await
-        .unwrap();
+    let sessions =
+        futures_util::future::try_join_all(users.iter().map(|u| client.authenticate_user(u, &options))).await.unwrap();
     for session in &sessions {
         env.act(session, "approve").await;
     }

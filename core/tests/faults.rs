@@ -126,7 +126,10 @@ async fn status_polls_ride_out_faults_during_wait() {
     let session = client.authenticate_user("u", &AuthenticateOptions::default()).await.unwrap();
     env.fault(fault("/authentication/session_status/", json!({"status": 503, "count": 3}))).await;
     env.act(&session, "approve").await;
-    let options = deviceauth::activeconnect::WaitOptions { interval: Duration::from_millis(50), deadline: Duration::from_secs(10) };
+    let options = deviceauth::activeconnect::WaitOptions {
+        interval: Duration::from_millis(50),
+        deadline: Duration::from_secs(10),
+    };
     assert!(session.wait(&options).await.unwrap().is_authenticated());
 }
 

@@ -6,7 +6,8 @@ use common::Env;
 use deviceauth::Error;
 use deviceauth::activeconnect::Client;
 
-const HOSTILE_IDS: &[&str] = &["a/b", "what?x=1", "hash#tag", "100%", "a+b", "with space", "Zoë 山田", "/leading", "trailing/", "%2F"];
+const HOSTILE_IDS: &[&str] =
+    &["a/b", "what?x=1", "hash#tag", "100%", "a+b", "with space", "Zoë 山田", "/leading", "trailing/", "%2F"];
 
 #[tokio::test]
 async fn users_are_added_reported_and_deleted() {

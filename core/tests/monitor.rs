@@ -11,7 +11,12 @@ use deviceauth::activeconnect::{Monitor, MonitorEvent, MonitorEvents, MonitorOpt
 use serde_json::json;
 
 fn options() -> MonitorOptions {
-    MonitorOptions { interval: Duration::from_millis(100), max_in_flight: 8, unreachable_after: Duration::from_millis(500), shard: None }
+    MonitorOptions {
+        interval: Duration::from_millis(100),
+        max_in_flight: 8,
+        unreachable_after: Duration::from_millis(500),
+        shard: None,
+    }
 }
 
 async fn active_sessions(env: &Env, count: usize) -> Vec<Session> {

@@ -80,7 +80,8 @@ async fn each_refusal_is_named() {
 
     let expiring = pi.create_device_activation(&DeviceInfo::new(AGENT)).await.unwrap();
     let code = env.activation_code(&expiring.id).await;
-    let (status, _) = env.control(reqwest::Method::POST, &format!("/_emulator/activations/{}/expire", expiring.id), None).await;
+    let (status, _) =
+        env.control(reqwest::Method::POST, &format!("/_emulator/activations/{}/expire", expiring.id), None).await;
     assert_eq!(status, 200);
     let err = pi.complete_device_activation(&expiring.id, &code, AGENT, None).await.unwrap_err();
     assert_eq!(rejection(&err), Some(ActivationRejection::Expired), "{err}");
@@ -138,7 +139,11 @@ async fn create_request_is_not_retried_but_complete_request_is() {
     let done = {
         let pending = pi.create_device_activation(&DeviceInfo::new(AGENT)).await.unwrap();
         let code = env.activation_code(&pending.id).await;
-        env.fault(common::fault("/api/device-activation/complete-request", serde_json::json!({"status": 503, "count": 2}))).await;
+        env.fault(common::fault(
+            "/api/device-activation/complete-request",
+            serde_json::json!({"status": 503, "count": 2}),
+        ))
+        .await;
         pi.complete_device_activation(&pending.id, &code, AGENT, None).await.unwrap()
     };
     assert!(!done.api_token.is_empty());

@@ -57,7 +57,26 @@ async fn debug_and_errors_hold_no_secret() {
     let err = pi.complete_device_activation(&pending.id, &code, "agent", None).await.unwrap_err();
     assert_eq!(err.reason(), Some("CODE_ALREADY_USED"));
     texts.push(format!("{err:?} {err}"));
-    assert_eq!(texts.len(), 13);
+    // The monitor, its events (an unreachable session carries its error), sealing.
+    let (monitor, mut events) = deviceauth::activeconnect::Monitor::start(
+        &client,
+        deviceauth::activeconnect::MonitorOptions {
+            interval: std::time::Duration::from_millis(50),
+            unreachable_after: std::time::Duration::from_millis(100),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut stale = session.data();
+    stale.session_token = "no-such-session".into();
+    monitor.add(stale);
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    texts.push(format!("{monitor:?} {event:?} {events:?} {:?}", session.watch(std::time::Duration::from_secs(1))));
+    let key = [9u8; 32];
+    let sealed = session.seal(&key).unwrap();
+    texts.push(format!("{:?}", client.unseal(&sealed, &[8u8; 32]).unwrap_err()));
+    texts.push(format!("{:?}", client.unseal(&sealed[..sealed.len() - 2], &key).unwrap_err()));
+    assert_eq!(texts.len(), 16);
 
     for text in &texts {
         assert_clean(text, &secrets);

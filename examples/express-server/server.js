@@ -3,8 +3,11 @@
 //
 //   DEVICEAUTH_APP_ID=... DEVICEAUTH_APP_SECRET=... ACTIVE_CONNECT_SERVER=http://127.0.0.1:8790 node server.js
 //
-// PORT (default 3000) and STATUS_CHECK_SECONDS (default 5) are read too. The browser's
-// cookie holds only a random session id; the session JSON (with its secret) stays here.
+// PORT (default 3000), STATUS_CHECK_SECONDS (default 5) and SEAL_KEY (64 hex digits; a
+// random key per start when unset, which signs everyone out at restart) are read too.
+// Stateless: the sign-in session travels in the browser's cookie, sealed (encrypted and
+// authenticated) with SEAL_KEY, so any number of processes can serve the same users.
+const crypto = require('node:crypto');
 const express = require('express');
 const { activeconnect, qr } = require('deviceauth');
 const store = require('./store');
@@ -22,18 +25,28 @@ const SIGNED_OUT = {
 };
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 5000 }) {
+function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 5000, sealKey }) {
   const client = new activeconnect.Client({ applicationId, applicationSecret, baseUrl });
+  const key = sealKey || crypto.randomBytes(32);
+  // When each session was last checked, per process: losing it only means checking again.
+  const checkedAt = new Map();
   const app = express();
   app.disable('x-powered-by');
   app.use(express.urlencoded({ extended: false }));
 
-  const cookieSid = (req) => {
-    const match = /(?:^|;\s*)sid=([A-Za-z0-9_-]+)/.exec(req.headers.cookie || '');
-    return match ? match[1] : undefined;
+  // The sign-in session from the sealed cookie; a damaged or foreign cookie is dropped.
+  const sessionOf = (req, res) => {
+    const match = /(?:^|;\s*)das=(das1\.[A-Za-z0-9_-]+)/.exec(req.headers.cookie || '');
+    if (!match) return undefined;
+    try {
+      return client.unseal(match[1], key);
+    } catch (error) {
+      setSession(res, null);
+      return undefined;
+    }
   };
-  const setSid = (res, sid) =>
-    res.append('Set-Cookie', sid ? `sid=${sid}; HttpOnly; SameSite=Lax; Path=/` : 'sid=; Max-Age=0; Path=/');
+  const setSession = (res, session) =>
+    res.append('Set-Cookie', session ? `das=${session.seal(key)}; HttpOnly; SameSite=Lax; Path=/` : 'das=; Max-Age=0; Path=/');
   const takeFlash = (req, res) => {
     const match = /(?:^|;\s*)flash=([^;]+)/.exec(req.headers.cookie || '');
     if (!match) return undefined;
@@ -49,28 +62,27 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
   // Who is signed in; the session is checked at most every statusCheckMs, and anything
   // but `active` signs the user out (remote logout, walkaway, expiry).
   app.use(wrap(async (req, res, next) => {
-    req.sid = cookieSid(req);
-    const entry = store.session(req.sid);
     req.flash = takeFlash(req, res);
-    if (!entry || entry.status !== 'active') return next();
-    if (Date.now() - entry.checkedAt >= statusCheckMs) {
-      const session = client.resume(entry.data);
+    req.session = sessionOf(req, res);
+    const session = req.session;
+    if (!session || session.status !== 'active') return next();
+    const token = session.toJSON().session_token;
+    if (Date.now() - (checkedAt.get(token) || 0) >= statusCheckMs) {
       let status = 'active';
       try {
         status = await session.refresh();
       } catch (error) {
         console.warn(`session check failed (${error.code}); keeping the user signed in`);
       }
-      entry.checkedAt = Date.now();
-      entry.status = status;
+      checkedAt.set(token, Date.now());
       if (status !== 'active') {
+        checkedAt.delete(token);
         if (status === 'walkaway') await session.logout().catch(() => false);
-        store.closeSession(req.sid);
-        setSid(res, null);
+        setSession(res, null);
         return flashAndRedirect(res, `You were signed out: ${SIGNED_OUT[status] || 'your session ended'}.`, '/');
       }
     }
-    req.user = entry.user;
+    req.user = store.userByToken(session.user);
     next();
   }));
 
@@ -107,34 +119,38 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
       if (error.code === 'NOT_STARTED') return res.status(409).send(views.signin({ ...req, flash: `The sign-in could not start (${error.reason}).` }, name));
       return res.status(502).send(views.signin({ ...req, flash: `The sign-in service is not available right now (${error.code}).` }, name));
     }
-    setSid(res, store.openSession(user, JSON.stringify(session), session.status));
+    setSession(res, session);
     res.redirect(303, '/signin/wait');
   }));
 
   app.get('/signin/wait', (req, res) => {
-    const entry = store.session(req.sid);
-    if (!entry) return res.redirect('/signin');
-    if (entry.status === 'active') return res.redirect('/');
-    res.send(views.waiting(req, entry.user, entry.status));
+    const session = req.session;
+    if (!session) return res.redirect('/signin');
+    if (session.status === 'active') return res.redirect('/');
+    res.send(views.waiting(req, store.userByToken(session.user), session.status));
   });
 
   // Polled by the waiting page: one status check of the pending sign-in.
   app.get('/signin/status', wrap(async (req, res) => {
-    const entry = store.session(req.sid);
-    if (!entry) return res.json({ state: 'none', redirect: '/signin' });
-    const session = client.resume(entry.data);
+    const session = req.session;
+    if (!session) return res.json({ state: 'none', redirect: '/signin' });
     let status;
     try {
       status = await session.refresh();
     } catch (error) {
-      return res.status(503).json({ state: 'waiting', status: entry.status, problem: error.code });
+      return res.status(503).json({ state: 'waiting', status: session.status, problem: error.code });
     }
-    Object.assign(entry, { status, data: JSON.stringify(session), checkedAt: Date.now() });
-    if (status === 'active') return res.json({ state: 'signed-in', status, redirect: '/' });
-    if (status === 'pending' || status === 'identifying') return res.json({ state: 'waiting', status });
+    if (status === 'active') {
+      checkedAt.set(session.toJSON().session_token, Date.now());
+      setSession(res, session);
+      return res.json({ state: 'signed-in', status, redirect: '/' });
+    }
+    if (status === 'pending' || status === 'identifying') {
+      setSession(res, session);
+      return res.json({ state: 'waiting', status });
+    }
     if (status === 'walkaway') await session.logout().catch(() => false);
-    store.closeSession(req.sid);
-    setSid(res, null);
+    setSession(res, null);
     res.json({ state: 'ended', status, redirect: `/signin/ended/${encodeURIComponent(status)}` });
   }));
 
@@ -142,12 +158,10 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
     res.send(views.ended(req, req.params.status, ENDED[req.params.status] || 'The sign-in did not complete.')));
 
   app.post('/signout', wrap(async (req, res) => {
-    const entry = store.session(req.sid);
-    if (entry) {
-      await client.resume(entry.data).logout().catch((error) => console.warn(`logout failed (${error.code})`));
-      store.closeSession(req.sid);
+    if (req.session) {
+      await req.session.logout().catch((error) => console.warn(`logout failed (${error.code})`));
     }
-    setSid(res, null);
+    setSession(res, null);
     flashAndRedirect(res, 'You are signed out.', '/');
   }));
 
@@ -167,6 +181,7 @@ if (require.main === module) {
     applicationSecret: process.env.DEVICEAUTH_APP_SECRET,
     baseUrl: process.env.ACTIVE_CONNECT_SERVER,
     statusCheckMs: Number(process.env.STATUS_CHECK_SECONDS || 5) * 1000,
+    sealKey: process.env.SEAL_KEY ? Buffer.from(process.env.SEAL_KEY, 'hex') : undefined,
   });
   app.listen(port, '127.0.0.1', () => console.log(`express example listening on http://127.0.0.1:${port}`));
 }

@@ -1,25 +1,20 @@
 'use strict';
-// In-memory store: users with the random token registered with Activeconnect, and
-// sign-in sessions keyed by a random id (the only thing the browser's cookie holds).
-// A real deployment keeps the same two tables in its database.
+// In-memory user table: each user with the random token registered with Activeconnect.
+// A real deployment keeps it in its database. Sign-in sessions are not stored here: they
+// travel sealed in the browser's cookie (see server.js).
 const crypto = require('node:crypto');
 
 const users = new Map(); // name -> { name, token }
-const sessions = new Map(); // sid -> { user, data (session JSON, holds the secret), status, checkedAt }
+const byToken = new Map(); // token -> user
 
 module.exports = {
   addUser(name) {
     const user = { name, token: crypto.randomBytes(24).toString('base64url') };
     users.set(name, user);
+    byToken.set(user.token, user);
     return user;
   },
   user: (name) => users.get(name),
+  userByToken: (token) => byToken.get(token),
   hasUser: (name) => users.has(name),
-  openSession(user, data, status) {
-    const sid = crypto.randomBytes(32).toString('base64url');
-    sessions.set(sid, { user, data, status, checkedAt: Date.now() });
-    return sid;
-  },
-  session: (sid) => (sid ? sessions.get(sid) : undefined),
-  closeSession: (sid) => sessions.delete(sid),
 };

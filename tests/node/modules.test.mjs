@@ -38,7 +38,7 @@ describe('module formats', () => {
        }));`,
     );
     assert.deepEqual(out.keys, ['ErrorCode', 'activeconnect', 'projectinsight', 'qr']);
-    assert.deepEqual(out.ac, ['Client', 'Session', 'StatusWatch']);
+    assert.deepEqual(out.ac, ['Client', 'Monitor', 'MonitorEvents', 'Session', 'StatusWatch', 'shardOf']);
     assert.deepEqual(out.pi, ['ApiClient', 'Client', 'DeviceActivation']);
     assert.equal(out.id, 'A');
     assert.equal(path.basename(out.resolved), 'index.js');

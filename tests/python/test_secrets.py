@@ -88,3 +88,42 @@ def test_log_level_is_followed(client: activeconnect.Client, caplog: pytest.LogC
     caplog.set_level(logging.DEBUG, logger="deviceauth")
     client.add_users(["a"])
     assert [r for r in caplog.records if r.name == "deviceauth" and r.levelno == logging.DEBUG]
+
+
+# Sealed sessions and the HTTPS policy (issue 7).
+
+SEAL_KEY = b"0123456789abcdef0123456789abcdef"
+
+
+def test_a_sealed_session_round_trips_and_refuses_tampering(emulator: Any, app: Any) -> None:
+    from deviceauth import InvalidArgumentError, activeconnect
+
+    client = activeconnect.Client(app.id, app.secret, base_url=emulator.url)
+    client.add_users(["sealed-user"])
+    app.register_device("sealed-user")
+    session = client.authenticate_user("sealed-user")
+    sealed = session.seal(SEAL_KEY)
+    assert sealed.startswith("das1.") and "sealed-user" not in sealed
+    secret = json.loads(session.to_json())["session_secret"]
+    assert secret not in sealed
+    resumed = client.unseal(sealed, SEAL_KEY)
+    assert json.loads(resumed.to_json()) == json.loads(session.to_json())
+    for bad in (sealed[:-3], sealed[:10] + ("A" if sealed[10] != "A" else "B") + sealed[11:], "nonsense"):
+        with pytest.raises(InvalidArgumentError):
+            client.unseal(bad, SEAL_KEY)
+    with pytest.raises(InvalidArgumentError):
+        client.unseal(sealed, b"x" * 32)
+    with pytest.raises(InvalidArgumentError):
+        session.seal(b"short")
+
+
+def test_plain_http_is_refused_unless_loopback_or_allowed() -> None:
+    from deviceauth import InvalidArgumentError, activeconnect, projectinsight
+
+    with pytest.raises(InvalidArgumentError, match="http://"):
+        activeconnect.Client("A", "s", base_url="http://example.com")
+    with pytest.raises(InvalidArgumentError):
+        projectinsight.Client("http://example.com/api")
+    activeconnect.Client("A", "s", base_url="http://example.com", allow_insecure_http=True)
+    projectinsight.AsyncClient("http://example.com/api", allow_insecure_http=True)
+    activeconnect.Client("A", "s", base_url="http://localhost:8790")

@@ -31,13 +31,17 @@ from deviceauth.activeconnect import (
     SERVER_ENV,
     AddedUsers,
     AsyncClient,
+    AsyncMonitor,
     AsyncSession,
     AsyncStatusIterator,
     Client,
     Method,
+    Monitor,
+    MonitorEvent,
     Session,
     Status,
     StatusIterator,
+    shard_of,
 )
 from deviceauth.projectinsight import ApiClient, AsyncApiClient, DeviceActivation, PendingActivation
 
@@ -167,6 +171,54 @@ async def async_usage(base_url: str) -> Status:
     posted: Any = await api.post("things", [1, 2, 3])
     _: Any = (added, one, link, has_device, new_link, status, raw, user, polled, closed, resumed, projects, posted)
     return final
+
+
+def describe(event: MonitorEvent) -> str:
+    kind: str = event.kind
+    user: str = event.user
+    token: str = event.session_token
+    previous: Optional[Status] = event.previous
+    now: Optional[Status] = event.status
+    error: Optional[DeviceAuthError] = event.error
+    return f"{kind} {user} {token} {previous} {now} {error}"
+
+
+def monitor_usage(client: Client, session: Session) -> List[str]:
+    index: int = shard_of("token", 4)
+    monitor: Monitor = activeconnect.Monitor(
+        client, interval=1.0, max_in_flight=50, unreachable_after=30.0, shard=(index, 4)
+    )
+    added: bool = monitor.add(session)
+    added = monitor.add(session.to_json()) or monitor.add({"user": "u1"})
+    removed: bool = monitor.remove("token")
+    count: int = len(monitor)
+    watched: bool = "token" in monitor
+    shard: Optional[tuple[int, int]] = monitor.shard
+    ready: List[MonitorEvent] = monitor.poll(timeout=0.5)
+    seen = [describe(event) for event in ready]
+    first: MonitorEvent = next(monitor)
+    monitor.run(lambda event: seen.append(describe(event)))
+    with Monitor(client) as scoped:
+        for event in scoped:
+            seen.append(describe(event))
+    monitor.close()
+    closed: bool = monitor.closed
+    _: Any = (added, removed, count, watched, shard, first, closed)
+    return seen
+
+
+async def async_monitor_usage(client: AsyncClient, session: AsyncSession) -> List[str]:
+    monitor: AsyncMonitor = activeconnect.AsyncMonitor(client, interval=1.0, shard=None)
+    added: bool = monitor.add(session) and monitor.add(session.to_json())
+    removed: bool = monitor.remove("token")
+    count: int = len(monitor)
+    ready: List[MonitorEvent] = await monitor.poll(timeout=None)
+    seen = [describe(event) for event in ready]
+    async for event in monitor:
+        seen.append(describe(event))
+    monitor.close()
+    _: Any = (added, removed, count, monitor.closed, monitor.shard, "token" in monitor)
+    return seen
 
 
 def draw_codes(url: str) -> str:

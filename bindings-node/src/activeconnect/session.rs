@@ -21,12 +21,7 @@ const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 /// Options of `session.wait`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct WaitOptions {
     /// The longest the whole wait may take, in milliseconds (default 120000); past it,
     /// `wait` rejects with code `TIMEOUT`.
@@ -41,12 +36,7 @@ pub struct WaitOptions {
 /// Options of `session.watch`.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct WatchOptions {
     /// Time between two status polls in milliseconds (default 5000).
     pub interval_ms: Option<f64>,
@@ -60,12 +50,7 @@ pub struct WatchOptions {
 /// secret in plain text: store it server side only, never in a cookie or a log.
 // Declares a TypeScript interface only: the value is read field by field in `convert`.
 #[allow(dead_code)]
-#[napi(
-    object,
-    namespace = "activeconnect",
-    object_from_js = false,
-    object_to_js = false
-)]
+#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
 pub struct SessionData {
     /// The user id the session belongs to.
     #[napi(js_name = "user")]
@@ -94,7 +79,7 @@ pub struct SessionData {
 /// any other string the service sends.
 #[napi(namespace = "activeconnect")]
 pub struct Session {
-    inner: core::Session,
+    pub(in crate::activeconnect) inner: core::Session,
 }
 
 impl Session {
@@ -128,10 +113,7 @@ impl Session {
     /// `identifying`, and resolves to that status (`active`, or how it ended). Rejects
     /// with code `TIMEOUT` after `timeoutMs`, or `ABORTED` when `signal` aborts; either
     /// way the polling stops.
-    #[napi(
-        ts_args_type = "options?: WaitOptions",
-        ts_return_type = "Promise<string>"
-    )]
+    #[napi(ts_args_type = "options?: WaitOptions", ts_return_type = "Promise<string>")]
     pub fn wait(&self, env: &Env, options: Unknown) -> napi::Result<AsyncBlock<Outcome<String>>> {
         let session = self.inner.clone();
         let (wait, signal) = match wait_args(env, &options) {
@@ -141,11 +123,7 @@ impl Session {
         let (cancel, listener) = split(signal);
         errors::promise_map(
             env,
-            async move {
-                abort::until_aborted(cancel, session.wait(&wait))
-                    .await
-                    .map(wire)
-            },
+            async move { abort::until_aborted(cancel, session.wait(&wait)).await.map(wire) },
             move |env, result| {
                 if let Some(listener) = listener {
                     listener.remove(env);
@@ -182,6 +160,13 @@ impl Session {
     /// The core's `SessionData`, so that `JSON.stringify(session)` gives what
     /// `client.resume()` takes. SENSITIVE: it holds the session secret; store it server
     /// side only.
+    /// The session sealed with `key` (32 bytes): encrypted and authenticated into an opaque
+    /// string that may sit in a cookie; `client.unseal(text, key)` resumes it.
+    #[napi(ts_args_type = "key: Uint8Array")]
+    pub fn seal(&self, env: &Env, key: Unknown) -> napi::Result<String> {
+        convert::bytes(&key, "key").and_then(|key| self.inner.seal(&key)).map_err(|e| errors::throw(env, e))
+    }
+
     #[napi(js_name = "toJSON", ts_return_type = "SessionData")]
     pub fn to_json(&self, env: &Env) -> napi::Result<serde_json::Value> {
         serde_json::to_value(self.inner.data())
@@ -232,8 +217,7 @@ fn wait_args(env: &Env, options: &Unknown) -> Arg<(core::WaitOptions, Option<abo
 
 fn watch_args(env: &Env, options: &Unknown) -> Arg<(Duration, Option<abort::Signal>)> {
     let options = convert::options(options, "options")?;
-    let interval =
-        convert::opt_millis(options.as_ref(), "intervalMs")?.unwrap_or(DEFAULT_WATCH_INTERVAL);
+    let interval = convert::opt_millis(options.as_ref(), "intervalMs")?.unwrap_or(DEFAULT_WATCH_INTERVAL);
     let signal = abort::signal(env, convert::field(options.as_ref(), "signal")?)?;
     Ok((interval, signal))
 }
@@ -265,25 +249,16 @@ pub struct WatchStep {
 
 impl WatchStep {
     fn status(status: String) -> Self {
-        WatchStep {
-            done: false,
-            value: Some(status),
-        }
+        WatchStep { done: false, value: Some(status) }
     }
 
     fn done() -> Self {
-        WatchStep {
-            done: true,
-            value: None,
-        }
+        WatchStep { done: true, value: None }
     }
 }
 
 fn take(listener: &Mutex<Option<Listener>>) -> Option<Listener> {
-    listener
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
+    listener.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 #[napi(namespace = "activeconnect")]
@@ -336,10 +311,7 @@ impl StatusWatch {
 
     /// Stops the watch (what `break` in `for await` calls): a pending `next()`
     /// resolves `{ done: true }`, and so does every later one.
-    #[napi(
-        js_name = "return",
-        ts_return_type = "Promise<IteratorResult<string, undefined>>"
-    )]
+    #[napi(js_name = "return", ts_return_type = "Promise<IteratorResult<string, undefined>>")]
     pub fn finish(&self, env: &Env) -> napi::Result<AsyncBlock<Outcome<WatchStep>>> {
         self.stop.send_replace(true);
         let stream = self.stream.clone();

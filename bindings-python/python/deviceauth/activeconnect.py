@@ -13,6 +13,11 @@
 :meth:`Session.to_json` is the session's state, to keep in your server-side session store
 and :meth:`Client.resume` later. :class:`AsyncClient` and :class:`AsyncSession` are the
 asyncio forms.
+
+To watch many signed-in users at once, add their sessions to one :class:`Monitor` (or
+:class:`AsyncMonitor`): a single polling task, spread over the interval, reports each
+status change once as a :class:`MonitorEvent`; ``shard=(index, count)`` and
+:func:`shard_of` split the sessions between processes.
 """
 
 from ._errors import (
@@ -35,11 +40,15 @@ from ._native import (
     ActiveconnectAsyncClient as AsyncClient,
     ActiveconnectClient as Client,
     AddedUsers,
+    AsyncMonitor,
     AsyncSession,
     AsyncStatusIterator,
+    Monitor,
+    MonitorEvent,
     RetryPolicy,
     Session,
     StatusIterator,
+    shard_of,
 )
 from ._types import Method, Status
 
@@ -51,6 +60,10 @@ __all__ = [
     "StatusIterator",
     "AsyncStatusIterator",
     "AddedUsers",
+    "Monitor",
+    "AsyncMonitor",
+    "MonitorEvent",
+    "shard_of",
     "Status",
     "Method",
     "RetryPolicy",

@@ -30,7 +30,7 @@ impl SessionCore {
     }
 
     /// The last known state (no request, no rebuild).
-    fn peek(&self) -> CoreSession {
+    pub(crate) fn peek(&self) -> CoreSession {
         self.lock().1.clone()
     }
 
@@ -55,6 +55,10 @@ impl SessionCore {
         Ok(format!("{class}(user={user}, status={status})"))
     }
 
+    fn seal(&self, key: &[u8]) -> PyResult<String> {
+        self.peek().seal(key).py()
+    }
+
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.peek().data())
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot serialize the session: {e}")))
@@ -77,6 +81,11 @@ pub struct Session {
 impl Session {
     pub fn new(core: Arc<SessionCore>) -> Self {
         Session { core }
+    }
+
+    /// The session's stored data as last seen (for `Monitor.add`).
+    pub(crate) fn data(&self) -> deviceauth::activeconnect::SessionData {
+        self.core.peek().data()
     }
 }
 
@@ -139,6 +148,13 @@ impl Session {
     /// session secret; keep it server side (never in a cookie or a log).
     fn to_json(&self) -> PyResult<String> {
         self.core.to_json()
+    }
+
+    /// The session sealed with `key` (32 bytes): encrypted and authenticated into an
+    /// opaque string that may sit in a cookie; `Client.unseal(text, key)` resumes it.
+    /// Raises `InvalidArgumentError` for a key that is not 32 bytes.
+    fn seal(&self, key: &[u8]) -> PyResult<String> {
+        self.core.seal(key)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -212,6 +228,11 @@ impl AsyncSession {
     pub fn new(core: Arc<SessionCore>) -> Self {
         AsyncSession { core }
     }
+
+    /// The session's stored data as last seen (for `AsyncMonitor.add`).
+    pub(crate) fn data(&self) -> deviceauth::activeconnect::SessionData {
+        self.core.peek().data()
+    }
 }
 
 #[pymethods]
@@ -270,6 +291,13 @@ impl AsyncSession {
     /// the session secret.
     fn to_json(&self) -> PyResult<String> {
         self.core.to_json()
+    }
+
+    /// The session sealed with `key` (32 bytes): encrypted and authenticated into an
+    /// opaque string that may sit in a cookie; `AsyncClient.unseal(text, key)` resumes it.
+    /// Raises `InvalidArgumentError` for a key that is not 32 bytes.
+    fn seal(&self, key: &[u8]) -> PyResult<String> {
+        self.core.seal(key)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

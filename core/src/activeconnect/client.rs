@@ -12,7 +12,7 @@ use super::signing::{Clock, NonceSource, Signer};
 use super::single_flight::StatusFlights;
 use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
 use super::{AuthenticateOptions, Session, SessionData, Status};
-use crate::transport::{Reply, Replay, Request, Transport, TransportConfig};
+use crate::transport::{Replay, Reply, Request, Transport, TransportConfig};
 use crate::{Error, Result, Secret};
 
 /// The production service.
@@ -75,6 +75,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows plain `http://` to hosts other than loopback (default: only `https://`,
+    /// and `http://` to `127.0.0.0/8`, `::1` and `localhost`). Credentials and tokens then
+    /// cross the network unencrypted: for test networks only.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.transport.allow_insecure_http = allow;
+        self
+    }
+
     /// The clock signatures are timestamped with (for tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -110,10 +118,13 @@ impl ClientBuilder {
             self.clock.unwrap_or_else(|| Arc::new(super::signing::SystemClock)),
             self.nonces.unwrap_or_else(|| Arc::new(super::signing::RandomNonces)),
         );
+        let base_url = parse_base_url(&base_url)?;
+        let transport = Transport::new(&self.transport)?;
+        transport.check_url(&base_url)?;
         Ok(Client {
             inner: Arc::new(Inner {
-                base_url: parse_base_url(&base_url)?,
-                transport: Transport::new(&self.transport)?,
+                base_url,
+                transport,
                 application_id,
                 application_secret: self.application_secret,
                 signer,
@@ -260,14 +271,19 @@ impl Client {
         let missing = |field: &str| Error::protocol(format!("authenticate_user: the answer has no `{field}`"));
         let absolute = |field: &str, value: Option<String>| -> Result<Url> {
             let value = value.ok_or_else(|| missing(field))?;
-            self.inner.base_url.join(&value).map_err(|_| Error::protocol(format!("authenticate_user: `{field}` is not a URL")))
+            self.inner
+                .base_url
+                .join(&value)
+                .map_err(|_| Error::protocol(format!("authenticate_user: `{field}` is not a URL")))
         };
         let data = SessionData {
             user: user.to_owned(),
             status_url: absolute("status_url", status.status_url)?,
             logout_url: absolute("logout_url", status.logout_url)?,
             session_token: status.session_token.filter(|t| !t.is_empty()).ok_or_else(|| missing("session_token"))?,
-            session_secret: Secret::from(status.session_secret.filter(|s| !s.is_empty()).ok_or_else(|| missing("session_secret"))?),
+            session_secret: Secret::from(
+                status.session_secret.filter(|s| !s.is_empty()).ok_or_else(|| missing("session_secret"))?,
+            ),
             status: status.session_status.as_deref().map_or(Status::Pending, Status::from_wire),
         };
         Ok(Session::new(self.clone(), data))
@@ -315,7 +331,7 @@ impl Client {
     }
 
     /// The base URL with `segments` appended, each escaped as one path segment.
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.base_url.clone();
         let mut path = url.path().trim_end_matches('/').to_owned();
         for segment in segments {
@@ -346,15 +362,12 @@ fn parse_base_url(text: &str) -> Result<Url> {
 }
 
 /// A user id the service can receive as one path segment.
-fn validate_user(user: &str) -> Result<()> {
+pub(crate) fn validate_user(user: &str) -> Result<()> {
     if user.is_empty() {
         return Err(Error::invalid("user id must not be empty"));
     }
     if user.len() > MAX_USER_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "user id is {} bytes long; the limit is {MAX_USER_ID_BYTES}",
-            user.len()
-        )));
+        return Err(Error::invalid(format!("user id is {} bytes long; the limit is {MAX_USER_ID_BYTES}", user.len())));
     }
     if user == "." || user == ".." {
         return Err(Error::invalid("user id must not be \".\" or \"..\" (URLs cannot carry them as a path segment)"));
@@ -373,7 +386,9 @@ fn users_body<S: AsRef<str>>(users: &[S]) -> Result<Vec<u8>> {
 
 fn non_empty<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>> {
     match value {
-        Some(v) if v.trim().is_empty() => Err(Error::invalid(format!("{name} must not be empty (leave it out instead)"))),
+        Some(v) if v.trim().is_empty() => {
+            Err(Error::invalid(format!("{name} must not be empty (leave it out instead)")))
+        }
         other => Ok(other),
     }
 }

@@ -12,18 +12,20 @@
 //! [`SessionData`] is the serializable state of a session, to keep in your web session
 //! store and [`Client::resume`] later.
 
-mod client;
+pub(crate) mod client;
 mod monitor;
 mod options;
+mod seal;
 mod session;
 pub mod signing;
 mod single_flight;
 mod status;
 mod wait;
-mod wire;
+pub(crate) mod wire;
 
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
 pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
 pub use options::{AuthenticateOptions, WaitOptions};
+pub use seal::SEAL_KEY_BYTES;
 pub use session::{Session, SessionData, StatusStream};
 pub use status::{Method, Status};

@@ -269,10 +269,10 @@ impl Driver {
                     None => break,
                 },
                 Some(done) = polls.join_next(), if !polls.is_empty() => {
-                    if let Ok((token, previous, outcome)) = done {
-                        if let Some(next) = self.settle(token, previous, outcome) {
-                            queue.push(Reverse(self.numbered(next)));
-                        }
+                    if let Ok((token, previous, outcome)) = done
+                        && let Some(next) = self.settle(token, previous, outcome)
+                    {
+                        queue.push(Reverse(self.numbered(next)));
                     }
                 }
                 _ = tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() && room => {
@@ -312,7 +312,12 @@ impl Driver {
                     tracked.remove(&token);
                 }
                 if status != previous {
-                    let _ = self.events.send(MonitorEvent::Changed { user, session_token: token.clone(), previous, status: status.clone() });
+                    let _ = self.events.send(MonitorEvent::Changed {
+                        user,
+                        session_token: token.clone(),
+                        previous,
+                        status: status.clone(),
+                    });
                 }
                 (!status.is_ended()).then(|| (now + self.options.interval, 0, token))
             }

@@ -57,6 +57,11 @@ impl Session {
         Session { client, data: Arc::new(Mutex::new(data)) }
     }
 
+    /// The client this session polls with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The last status seen (no request).
     pub fn status(&self) -> Status {
         self.lock().status.clone()
@@ -138,29 +143,31 @@ impl Session {
             return StatusStream(stream::once(async move { Err(error) }).boxed().fuse());
         }
         let start = Watch { session: self.clone(), last: self.status(), first: true, done: false };
-        StatusStream(stream::unfold(start, move |mut watch| async move {
-            loop {
-                if watch.done || watch.last.is_ended() {
-                    return None;
-                }
-                if !std::mem::take(&mut watch.first) {
-                    tokio::time::sleep(interval).await;
-                }
-                match watch.session.refresh().await {
-                    Ok(status) if status == watch.last => continue,
-                    Ok(status) => {
-                        watch.last = status.clone();
-                        return Some((Ok(status), watch));
+        StatusStream(
+            stream::unfold(start, move |mut watch| async move {
+                loop {
+                    if watch.done || watch.last.is_ended() {
+                        return None;
                     }
-                    Err(error) => {
-                        watch.done = !error.is_transient();
-                        return Some((Err(error), watch));
+                    if !std::mem::take(&mut watch.first) {
+                        tokio::time::sleep(interval).await;
+                    }
+                    match watch.session.refresh().await {
+                        Ok(status) if status == watch.last => continue,
+                        Ok(status) => {
+                            watch.last = status.clone();
+                            return Some((Ok(status), watch));
+                        }
+                        Err(error) => {
+                            watch.done = !error.is_transient();
+                            return Some((Err(error), watch));
+                        }
                     }
                 }
-            }
-        })
-        .boxed()
-        .fuse())
+            })
+            .boxed()
+            .fuse(),
+        )
     }
 
     /// Ends the session at the service. `true` when the service closed it; `false` when
@@ -171,7 +178,10 @@ impl Session {
         if !reply.is_success() {
             return Err(reply.status_error());
         }
-        let closed = reply.json::<Outcome>("logout")?.status.ok_or_else(|| Error::protocol("logout: the answer has no `status`"))?;
+        let closed = reply
+            .json::<Outcome>("logout")?
+            .status
+            .ok_or_else(|| Error::protocol("logout: the answer has no `status`"))?;
         if closed {
             self.lock().status = Status::Closed;
         }
@@ -191,7 +201,8 @@ async fn fetch_status(client: Client, data: SessionData) -> Result<Status> {
         return Err(reply.status_error());
     }
     let body = reply.json::<AuthEnvelope>("session status")?.into_inner();
-    let raw = body.session_status.ok_or_else(|| Error::protocol("session status: the answer has no `session_status`"))?;
+    let raw =
+        body.session_status.ok_or_else(|| Error::protocol("session status: the answer has no `session_status`"))?;
     Ok(Status::from_wire(&raw))
 }
 

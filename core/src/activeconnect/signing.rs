@@ -10,6 +10,7 @@
 //! replace.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -83,22 +84,42 @@ pub fn signature(secret: &str, nonce: u64, uri: &str, timestamp: u64) -> String 
     base64::engine::general_purpose::STANDARD.encode(&tag[..16])
 }
 
-/// The time and nonce sources a client signs with.
+/// Skew the signer tolerates before it adopts the server's clock (the service accepts
+/// 300 s).
+const SKEW_TOLERANCE_SECONDS: i64 = 30;
+
+/// The time and nonce sources a client signs with, and the offset learned from the
+/// server's clock.
 #[derive(Clone, Debug)]
 pub(crate) struct Signer {
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
-}
-
-impl Default for Signer {
-    fn default() -> Self {
-        Signer { clock: Arc::new(SystemClock), nonces: Arc::new(RandomNonces) }
-    }
+    /// Seconds added to the local clock, learned from a refusal's `Date` header.
+    offset: Arc<AtomicI64>,
 }
 
 impl Signer {
     pub fn new(clock: Arc<dyn Clock>, nonces: Arc<dyn NonceSource>) -> Self {
-        Signer { clock, nonces }
+        Signer { clock, nonces, offset: Arc::new(AtomicI64::new(0)) }
+    }
+
+    /// The timestamp to sign with: the local clock corrected by the learned offset.
+    fn timestamp(&self) -> u64 {
+        let local = i64::try_from(self.clock.unix_seconds()).unwrap_or(i64::MAX);
+        u64::try_from(local.saturating_add(self.offset.load(Ordering::Relaxed))).unwrap_or(0)
+    }
+
+    /// Adopts the server's clock when it differs from ours by more than the tolerance;
+    /// `true` when the offset changed.
+    fn learn(&self, server_unix: i64) -> bool {
+        let local = i64::try_from(self.clock.unix_seconds()).unwrap_or(i64::MAX);
+        let skew = server_unix.saturating_sub(local);
+        let current = self.offset.load(Ordering::Relaxed);
+        if (skew - current).abs() <= SKEW_TOLERANCE_SECONDS {
+            return false;
+        }
+        self.offset.store(skew, Ordering::Relaxed);
+        true
     }
 
     /// A key that signs requests as `client_id` with `secret`.
@@ -117,7 +138,7 @@ pub(crate) struct SigningKey<'a> {
 impl Authorize for SigningKey<'_> {
     fn authorize(&self, url: &Url, headers: &mut HeaderMap) -> Result<()> {
         let nonce = self.signer.nonces.next_nonce();
-        let timestamp = self.signer.clock.unix_seconds();
+        let timestamp = self.signer.timestamp();
         let sig = signature(self.secret.expose_secret(), nonce, signed_uri(url), timestamp);
         let value = HeaderValue::from_str(&format!("hmac {}:{nonce}:{sig}", self.client_id))
             .map_err(|_| Error::invalid("the client id contains characters not allowed in a header"))?;
@@ -125,6 +146,10 @@ impl Authorize for SigningKey<'_> {
         headers.insert(HeaderName::from_static("x-sonikpass-authentication-timestamp"), HeaderValue::from(timestamp));
         headers.insert(HeaderName::from_static("x-sonikpass-authentication-version"), HeaderValue::from_static("1"));
         Ok(())
+    }
+
+    fn learn_server_time(&self, server_unix: i64) -> bool {
+        self.signer.learn(server_unix)
     }
 }
 
@@ -154,10 +179,7 @@ mod tests {
         let digest = Sha256::digest(b"9223372036854775807s3cret");
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "bd97be5ac615231b56e8736cf9c98de8");
-        assert_eq!(
-            signature("s3cret", 9223372036854775807, signed_uri(&url), 1234567890),
-            "P7/K50V7bn2CVNBe/dKGFQ=="
-        );
+        assert_eq!(signature("s3cret", 9223372036854775807, signed_uri(&url), 1234567890), "P7/K50V7bn2CVNBe/dKGFQ==");
     }
 
     #[test]
@@ -169,6 +191,16 @@ mod tests {
         assert_eq!(headers["authentication"], "hmac ABCD:9223372036854775807:P7/K50V7bn2CVNBe/dKGFQ==");
         assert_eq!(headers[TIMESTAMP_HEADER], "1234567890");
         assert_eq!(headers[VERSION_HEADER], "1");
+    }
+
+    #[test]
+    fn the_server_clock_is_adopted_beyond_the_tolerance() {
+        let signer = Signer::new(Arc::new(Fixed(1_000_000)), Arc::new(RandomNonces));
+        assert!(!signer.learn(1_000_020), "20 s is tolerated");
+        assert_eq!(signer.timestamp(), 1_000_000);
+        assert!(signer.learn(1_003_600));
+        assert_eq!(signer.timestamp(), 1_003_600);
+        assert!(!signer.learn(1_003_610), "already corrected");
     }
 
     #[test]

@@ -52,10 +52,8 @@ mod tests {
 
     #[test]
     fn polls_every_interval_then_once_at_the_deadline() {
-        let schedule = PollSchedule::new(&WaitOptions {
-            interval: Duration::from_secs(2),
-            deadline: Duration::from_secs(5),
-        });
+        let schedule =
+            PollSchedule::new(&WaitOptions { interval: Duration::from_secs(2), deadline: Duration::from_secs(5) });
         let mut elapsed = Duration::ZERO;
         let mut polls = vec![];
         loop {

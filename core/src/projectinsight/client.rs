@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::types::{CompleteWire, DeviceActivation, DeviceInfo, PendingActivation, PendingWire};
-use crate::transport::{Authorize, Reply, Replay, Request, Transport, TransportConfig};
+use crate::transport::{Authorize, Replay, Reply, Request, Transport, TransportConfig};
 use crate::{ActivationRejection, Error, Result, Secret};
 
 /// Configures a [`Client`]; made by [`Client::builder`].
@@ -38,6 +38,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows plain `http://` to hosts other than loopback (default: only `https://`,
+    /// and `http://` to `127.0.0.0/8`, `::1` and `localhost`). Credentials and tokens then
+    /// cross the network unencrypted: for test networks only.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.transport.allow_insecure_http = allow;
+        self
+    }
+
     /// Checks the settings and builds the client. No request is sent.
     pub fn build(self) -> Result<Client> {
         let text = self.base_url.trim();
@@ -52,7 +60,9 @@ impl ClientBuilder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Ok(Client { inner: Arc::new(Inner { base, transport: Transport::new(&self.transport)? }) })
+        let transport = Transport::new(&self.transport)?;
+        transport.check_url(&base)?;
+        Ok(Client { inner: Arc::new(Inner { base, transport }) })
     }
 }
 
@@ -111,7 +121,9 @@ impl Client {
         timeout_minutes: Option<u32>,
     ) -> Result<DeviceActivation> {
         let code = code.trim();
-        for (name, value) in [("activation id", activation_id), ("activation code", code), ("client_agent", client_agent)] {
+        for (name, value) in
+            [("activation id", activation_id), ("activation code", code), ("client_agent", client_agent)]
+        {
             if value.trim().is_empty() {
                 return Err(Error::invalid(format!("{name} must not be empty")));
             }
@@ -182,7 +194,13 @@ impl ApiClient {
         self.call(HttpMethod::POST, path, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await
     }
 
-    async fn call(&self, method: HttpMethod, path: &str, json: Option<Vec<u8>>, replay: Replay) -> Result<serde_json::Value> {
+    async fn call(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+    ) -> Result<serde_json::Value> {
         let url = self.client.endpoint(path)?;
         let reply = self.client.send(method, url, json, Some(&self.token), replay).await?;
         if reply.body.iter().all(u8::is_ascii_whitespace) && reply.is_success() {
@@ -214,7 +232,7 @@ struct ErrorWire {
 }
 
 /// The reply when it is 2xx, else the error it means, refused activations named.
-fn success(reply: &Reply) -> Result<&Reply> {
+pub(crate) fn success(reply: &Reply) -> Result<&Reply> {
     if reply.is_success() {
         return Ok(reply);
     }

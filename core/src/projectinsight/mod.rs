@@ -6,9 +6,9 @@
 //!    holding the API token.
 //! 4. [`Client::with_api_token`] gives an [`ApiClient`] that sends it as `api-token`.
 
-mod client;
-mod timestamp;
-mod types;
+pub(crate) mod client;
+pub(crate) mod timestamp;
+pub(crate) mod types;
 
 pub use client::{ApiClient, Client, ClientBuilder};
 pub use types::{DeviceActivation, DeviceInfo, PendingActivation};

@@ -21,7 +21,8 @@ mod tests {
     #[test]
     fn reads_every_utc_form() {
         let expected = "2026-11-22T13:15:00.123456700Z";
-        for text in ["2026-11-22T13:15:00.1234567Z", "2026-11-22T13:15:00.1234567", "2026-11-22T14:15:00.1234567+01:00"] {
+        for text in ["2026-11-22T13:15:00.1234567Z", "2026-11-22T13:15:00.1234567", "2026-11-22T14:15:00.1234567+01:00"]
+        {
             let parsed = parse_utc("X", text).unwrap();
             assert_eq!(parsed.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), expected, "{text}");
         }

@@ -60,14 +60,21 @@ impl DeviceInfo {
         if self.client_agent.trim().is_empty() {
             return Err(Error::invalid("client_agent must not be empty"));
         }
-        let optional = [("platform", &self.platform), ("device", &self.device), ("ip_address", &self.ip_address), ("host_name", &self.host_name)];
+        let optional = [
+            ("platform", &self.platform),
+            ("device", &self.device),
+            ("ip_address", &self.ip_address),
+            ("host_name", &self.host_name),
+        ];
         for (name, value) in optional {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::invalid(format!("{name} must not be empty (leave it out instead)")));
             }
         }
         if let Some(ip) = &self.ip_address {
-            ip.trim().parse::<std::net::IpAddr>().map_err(|_| Error::invalid(format!("ip_address {ip:?} is not an IP address")))?;
+            ip.trim()
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| Error::invalid(format!("ip_address {ip:?} is not an IP address")))?;
         }
         Ok(())
     }
@@ -114,7 +121,10 @@ impl PendingWire {
         Ok(PendingActivation {
             id: required("DeviceActivationId", self.device_activation_id)?,
             url,
-            expires_at: parse_utc("ExpirationDateTimeUTC", &required("ExpirationDateTimeUTC", self.expiration_date_time_utc)?)?,
+            expires_at: parse_utc(
+                "ExpirationDateTimeUTC",
+                &required("ExpirationDateTimeUTC", self.expiration_date_time_utc)?,
+            )?,
         })
     }
 }
@@ -169,7 +179,10 @@ mod tests {
     fn device_info_serializes_pascal_case_without_empty_fields() {
         let info = DeviceInfo::new("cli/1").platform("Linux").ip_address("10.0.0.1");
         let json = serde_json::to_value(&info).unwrap();
-        assert_eq!(json, serde_json::json!({"ClientAgent": "cli/1", "ClientPlatform": "Linux", "ClientIPAddress": "10.0.0.1"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"ClientAgent": "cli/1", "ClientPlatform": "Linux", "ClientIPAddress": "10.0.0.1"})
+        );
         assert!(info.validate().is_ok());
         assert!(DeviceInfo::new(" ").validate().is_err());
         assert!(DeviceInfo::new("a").ip_address("nope").validate().is_err());

@@ -35,6 +35,12 @@ pub(crate) enum Replay {
 pub(crate) trait Authorize: Send + Sync {
     /// Adds the credential headers for a request to `url`.
     fn authorize(&self, url: &Url, headers: &mut HeaderMap) -> Result<()>;
+
+    /// Told the server's clock (Unix seconds, from `Date`) after a refusal; `true` when
+    /// the credentials now sign with a corrected time and the request is worth one more try.
+    fn learn_server_time(&self, _server_unix: i64) -> bool {
+        false
+    }
 }
 
 /// One logical call, possibly sent several times.
@@ -52,6 +58,8 @@ pub(crate) struct TransportConfig {
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub user_agent: String,
+    /// Plain `http://` to hosts other than loopback.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for TransportConfig {
@@ -60,6 +68,7 @@ impl Default for TransportConfig {
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             user_agent: concat!("deviceauth/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -70,6 +79,7 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     timeout: Duration,
     retry: RetryPolicy,
+    allow_insecure_http: bool,
 }
 
 /// How one attempt ended when no HTTP response came back.
@@ -105,22 +115,51 @@ impl Transport {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Transport(describe(&e)))?;
-        Ok(Transport { http, timeout: config.timeout, retry: config.retry })
+        Ok(Transport {
+            http,
+            timeout: config.timeout,
+            retry: config.retry,
+            allow_insecure_http: config.allow_insecure_http,
+        })
+    }
+
+    /// The HTTPS policy: `https://` always; `http://` only to a loopback address
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless insecure HTTP was allowed.
+    pub fn check_url(&self, url: &Url) -> Result<()> {
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_insecure_http || is_loopback(url) => Ok(()),
+            "http" => Err(Error::invalid(format!(
+                "refusing plain http:// to {}: use https://, or allow insecure HTTP explicitly",
+                url.host_str().unwrap_or("?")
+            ))),
+            other => Err(Error::invalid(format!("unsupported URL scheme {other:?}"))),
+        }
     }
 
     /// Sends `request`, retrying as its [`Replay`] allows, inside the policy's deadline.
     /// Any HTTP response (error statuses included) is returned as a [`Reply`]; only
     /// failures to get one are errors.
     pub async fn send(&self, request: Request<'_>) -> Result<Reply> {
+        self.check_url(&request.url)?;
         let deadline = Instant::now() + self.retry.deadline;
         let mut attempt = 1;
+        let mut resigned = false;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = self.attempt(&request, self.timeout.min(remaining)).await;
+            // A signature refused for its timestamp was not acted on: sign again, once,
+            // with the server's time (even for calls that are never retried otherwise).
+            if let (Ok(reply), Some(auth), false) = (&outcome, request.auth, resigned)
+                && reply.status == 401
+                && reply.server_time().is_some_and(|t| auth.learn_server_time(t))
+            {
+                log::warn!("deviceauth: the local clock differs from the server's; signing with the server's time");
+                resigned = true;
+                continue;
+            }
             let retry_after = match &outcome {
-                Ok(reply) if request.replay == Replay::Safe && reply.is_retryable_status() => {
-                    reply.retry_after()
-                }
+                Ok(reply) if request.replay == Replay::Safe && reply.is_retryable_status() => reply.retry_after(),
                 Err(Failure { reach: Reach::NotSent, .. }) => None,
                 Err(Failure { reach: Reach::MaybeArrived, .. }) if request.replay == Replay::Safe => None,
                 _ => return outcome.map_err(|f| f.error),
@@ -162,11 +201,18 @@ impl Transport {
         }
         let started = Instant::now();
         let response = builder.headers(headers).timeout(timeout).send().await;
-        let response = response.map_err(|e| Failure {
-            reach: if e.is_connect() { Reach::NotSent } else { Reach::MaybeArrived },
-            error: classify(&e, timeout),
+        let response = response.map_err(|e| {
+            let error = classify(&e, timeout);
+            // A certificate the client refuses is refused again on every try.
+            let reach = match &error {
+                Error::Transport(message) if message.starts_with(CERTIFICATE_REFUSED) => Reach::NotMade,
+                _ if e.is_connect() => Reach::NotSent,
+                _ => Reach::MaybeArrived,
+            };
+            Failure { error, reach }
         })?;
-        let reply = Reply::read(response, timeout).await.map_err(|error| Failure { error, reach: Reach::MaybeArrived })?;
+        let reply =
+            Reply::read(response, timeout).await.map_err(|error| Failure { error, reach: Reach::MaybeArrived })?;
         log::debug!(
             "deviceauth: {} {} -> {} in {} ms",
             request.method,
@@ -188,6 +234,9 @@ pub(crate) fn classify(error: &reqwest::Error, timeout: Duration) -> Error {
     }
 }
 
+/// How a transport error caused by the server's certificate begins.
+const CERTIFICATE_REFUSED: &str = "TLS certificate refused";
+
 /// The error and its chain of causes, without the URL reqwest puts in its message.
 fn describe(error: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -199,7 +248,9 @@ fn describe(error: &reqwest::Error) -> String {
         }
         source = cause.source();
     }
-    let head = if error.is_connect() {
+    let head = if parts.iter().any(|p| p.contains("certificate")) {
+        CERTIFICATE_REFUSED
+    } else if error.is_connect() {
         "could not connect"
     } else if error.is_body() || error.is_decode() {
         "the response body could not be read"
@@ -207,6 +258,18 @@ fn describe(error: &reqwest::Error) -> String {
         "the request failed"
     };
     if parts.is_empty() { head.to_owned() } else { format!("{head}: {}", parts.join(": ")) }
+}
+
+/// Whether the URL's host is a loopback address.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
 }
 
 fn install_crypto_provider() {

@@ -53,6 +53,12 @@ impl Reply {
         super::retry::retry_after(&self.headers, SystemTime::now())
     }
 
+    /// The server's clock from the `Date` header, in Unix seconds.
+    pub fn server_time(&self) -> Option<i64> {
+        let value = self.headers.get(reqwest::header::DATE)?.to_str().ok()?;
+        chrono::DateTime::parse_from_rfc2822(value.trim()).ok().map(|t| t.timestamp())
+    }
+
     /// The body parsed as JSON. A parse error names the position, never the content.
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {

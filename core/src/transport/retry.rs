@@ -55,10 +55,7 @@ impl RetryPolicy {
     /// step plus a random part of the other half ("equal jitter"), so clients that failed
     /// together do not come back together.
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let step = self
-            .initial_backoff
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
-            .min(self.max_backoff);
+        let step = self.initial_backoff.saturating_mul(1u32 << retry.saturating_sub(1).min(16)).min(self.max_backoff);
         let half = step / 2;
         half + half.mul_f64(rand::random::<f64>())
     }

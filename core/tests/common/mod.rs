@@ -100,7 +100,8 @@ impl Env {
     }
 
     pub async fn sessions(&self) -> Vec<Value> {
-        let (_, body) = self.control(reqwest::Method::GET, &format!("/_emulator/apps/{}/sessions", self.app_id), None).await;
+        let (_, body) =
+            self.control(reqwest::Method::GET, &format!("/_emulator/apps/{}/sessions", self.app_id), None).await;
         body.as_array().cloned().expect("sessions array")
     }
 
@@ -117,7 +118,8 @@ impl Env {
     }
 
     pub async fn activation_code(&self, id: &str) -> String {
-        let (status, body) = self.control(reqwest::Method::GET, &format!("/_emulator/activations/{}", encode(id)), None).await;
+        let (status, body) =
+            self.control(reqwest::Method::GET, &format!("/_emulator/activations/{}", encode(id)), None).await;
         assert_eq!(status, 200, "activation code: {body}");
         body["code"].as_str().expect("code").to_owned()
     }
@@ -130,7 +132,13 @@ impl Env {
 
 pub fn encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 

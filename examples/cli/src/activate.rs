@@ -48,7 +48,8 @@ pub async fn projects(token_file: PathBuf) -> Result<ExitCode, Failure> {
     let stored = token_store::load(&token_file)?;
     let api = Client::new(&stored.base_url)?.with_api_token(stored.api_token);
     let projects = api.get("project/active").await?;
-    let projects = projects.as_array().ok_or_else(|| Failure::Local("the service did not answer with a list".into()))?;
+    let projects =
+        projects.as_array().ok_or_else(|| Failure::Local("the service did not answer with a list".into()))?;
     if projects.is_empty() {
         println!("No active projects.");
     }

@@ -40,9 +40,13 @@ impl std::fmt::Display for Failure {
 
 fn advice(error: &Error) -> Option<&'static str> {
     Some(match (error.code(), error.reason()) {
-        ("NOT_STARTED", Some("NO_MOBILE_DEVICE")) => "this user has no registered phone yet: run `deviceauth-cli register USER` and open the link on the phone",
+        ("NOT_STARTED", Some("NO_MOBILE_DEVICE")) => {
+            "this user has no registered phone yet: run `deviceauth-cli register USER` and open the link on the phone"
+        }
         ("UNAUTHORIZED", Some("WRONG_CODE")) => "type the code exactly as the activation page shows it",
-        ("NOT_FOUND", Some(_)) | ("UNAUTHORIZED", Some(_)) => "run `deviceauth-cli activate` again to start a new activation",
+        ("NOT_FOUND", Some(_)) | ("UNAUTHORIZED", Some(_)) => {
+            "run `deviceauth-cli activate` again to start a new activation"
+        }
         ("UNAUTHORIZED", None) => "check the application id and secret, or activate again if the token expired",
         ("NOT_FOUND", None) => "check the application id, the user id and the base URL",
         ("TRANSPORT", _) => "check the base URL and your network connection",

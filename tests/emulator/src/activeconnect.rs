@@ -25,10 +25,7 @@ const DEFAULT_DURATION_SECS: u64 = 3600;
 const METHODS: [&str; 3] = ["acceptance", "device", "facial"];
 
 fn app_not_found(app: &str) -> Response {
-    text(
-        StatusCode::NOT_FOUND,
-        format!("Client Application {app} not found"),
-    )
+    text(StatusCode::NOT_FOUND, format!("Client Application {app} not found"))
 }
 
 fn user_not_found(user: &str) -> Response {
@@ -37,21 +34,10 @@ fn user_not_found(user: &str) -> Response {
 
 /// Looks up the application and verifies the request's application signature.
 fn check_app(s: &Shared, app: &str, headers: &HeaderMap, uri: &Uri) -> Result<(), Reject> {
-    let secret = s.app_secret(app).ok_or_else(|| {
-        Reject::new(
-            StatusCode::NOT_FOUND,
-            format!("Client Application {app} not found"),
-        )
-    })?;
-    verify_request(
-        headers,
-        uri,
-        app,
-        &secret,
-        Signer::Application,
-        &s.clock,
-        &s.nonces,
-    )
+    let secret = s
+        .app_secret(app)
+        .ok_or_else(|| Reject::new(StatusCode::NOT_FOUND, format!("Client Application {app} not found")))?;
+    verify_request(headers, uri, app, &secret, Signer::Application, &s.clock, &s.nonces)
 }
 
 /// Parses `{"users": [..]}`; the error is the response to send.
@@ -60,14 +46,9 @@ fn users_body(body: &Bytes) -> Result<Vec<String>, Reject> {
     struct Users {
         users: Vec<String>,
     }
-    serde_json::from_slice::<Users>(body)
-        .map(|u| u.users)
-        .map_err(|_| {
-            Reject::new(
-                StatusCode::BAD_REQUEST,
-                "Invalid body: expected JSON {\"users\": [\"user id\", ...]}",
-            )
-        })
+    serde_json::from_slice::<Users>(body).map(|u| u.users).map_err(|_| {
+        Reject::new(StatusCode::BAD_REQUEST, "Invalid body: expected JSON {\"users\": [\"user id\", ...]}")
+    })
 }
 
 fn refusal(reason: &str) -> Response {
@@ -75,22 +56,11 @@ fn refusal(reason: &str) -> Response {
 }
 
 fn query_pairs(query: &Option<String>) -> Vec<(String, String)> {
-    query
-        .as_deref()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
+    query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 fn query_value(pairs: &[(String, String)], key: &str) -> Option<String> {
-    pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
+    pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
 /// `POST /management/add_users/{app}`
@@ -125,10 +95,7 @@ pub(crate) async fn add_users(
             }
         }
     }
-    json(
-        StatusCode::CREATED,
-        json!({ "status": true, "users": { "created": created, "existing": existing } }),
-    )
+    json(StatusCode::CREATED, json!({ "status": true, "users": { "created": created, "existing": existing } }))
 }
 
 /// `POST /management/delete_users/{app}`: removes the users and closes their sessions.
@@ -148,17 +115,11 @@ pub(crate) async fn delete_users(
     };
     let removed: Vec<String> = {
         let mut dir = s.directory.lock();
-        users
-            .into_iter()
-            .filter(|u| dir.remove_user(&app, u))
-            .collect()
+        users.into_iter().filter(|u| dir.remove_user(&app, u)).collect()
     };
     let now = Instant::now();
     let mut sessions = s.sessions.lock();
-    for session in sessions
-        .values_mut()
-        .filter(|x| x.app == app && removed.contains(&x.user))
-    {
+    for session in sessions.values_mut().filter(|x| x.app == app && removed.contains(&x.user)) {
         session.advance(now, &s.policy);
         session.logout();
     }
@@ -187,10 +148,7 @@ pub(crate) async fn device_registration_link(
         }
         u.registration_token.clone()
     };
-    json(
-        StatusCode::OK,
-        json!({ "status": true, "register_url": s.register_url(&token) }),
-    )
+    json(StatusCode::OK, json!({ "status": true, "register_url": s.register_url(&token) }))
 }
 
 /// `GET /management/has_registered_mobile_device/{app}/{user}`
@@ -205,16 +163,10 @@ pub(crate) async fn has_registered_mobile_device(
     }
     let registered = {
         let dir = s.directory.lock();
-        dir.apps
-            .get(&app)
-            .and_then(|a| a.users.get(&user))
-            .map(|u| u.device_registered)
+        dir.apps.get(&app).and_then(|a| a.users.get(&user)).map(|u| u.device_registered)
     };
     match registered {
-        Some(registered) => json(
-            StatusCode::OK,
-            json!({ "status": true, "device_registered": registered }),
-        ),
+        Some(registered) => json(StatusCode::OK, json!({ "status": true, "device_registered": registered })),
         None => user_not_found(&user),
     }
 }
@@ -231,18 +183,14 @@ pub(crate) async fn lost_user_mobile_device(
     }
     let token = s.directory.lock().reissue_registration(&app, &user);
     match token {
-        Some(token) => json(
-            StatusCode::OK,
-            json!({ "status": true, "register_url": s.register_url(&token) }),
-        ),
+        Some(token) => json(StatusCode::OK, json!({ "status": true, "register_url": s.register_url(&token) })),
         None => user_not_found(&user),
     }
 }
 
 /// `+` then 6 to 15 digits.
 fn valid_phone_number(n: &str) -> bool {
-    n.strip_prefix('+')
-        .is_some_and(|d| (6..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+    n.strip_prefix('+').is_some_and(|d| (6..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `POST /management/send_registration_sms/{app}/{user}`: records the SMS in the outbox.
@@ -284,13 +232,7 @@ pub(crate) async fn send_registration_sms(
         Some(m) => format!("{m} {register_url}"),
         None => format!("Register your phone to sign in: {register_url}"),
     };
-    a.push_sms(Sms {
-        user,
-        phone_number: phone,
-        display_name,
-        message,
-        register_url,
-    });
+    a.push_sms(Sms { user, phone_number: phone, display_name, message, register_url });
     json(StatusCode::OK, json!({ "status": true }))
 }
 
@@ -328,12 +270,8 @@ pub(crate) async fn authenticate_user(
     if let Err(r) = check_app(&s, &app, &headers, &uri) {
         return r.into_response();
     }
-    if !body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<Value>(&body).is_err()
-    {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "Invalid body: expected a JSON object such as {}",
-        );
+    if !body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<Value>(&body).is_err() {
+        return text(StatusCode::BAD_REQUEST, "Invalid body: expected a JSON object such as {}");
     }
     let duration = match authenticate_options(&query) {
         Ok(d) => d,
@@ -341,10 +279,7 @@ pub(crate) async fn authenticate_user(
     };
     let registered = {
         let dir = s.directory.lock();
-        dir.apps
-            .get(&app)
-            .and_then(|a| a.users.get(&user))
-            .map(|u| u.device_registered)
+        dir.apps.get(&app).and_then(|a| a.users.get(&user)).map(|u| u.device_registered)
     };
     match registered {
         None => return user_not_found(&user),
@@ -392,24 +327,11 @@ fn check_session(s: &Shared, token: &str, headers: &HeaderMap, uri: &Uri) -> Res
         .get(token)
         .map(|x| x.secret.clone())
         .ok_or_else(|| Reject::new(StatusCode::NOT_FOUND, "Session not found"))?;
-    verify_request(
-        headers,
-        uri,
-        token,
-        &secret,
-        Signer::Session,
-        &s.clock,
-        &s.nonces,
-    )
+    verify_request(headers, uri, token, &secret, Signer::Session, &s.clock, &s.nonces)
 }
 
 /// `GET /authentication/session_status/{token}`
-pub(crate) async fn session_status(
-    State(s): St,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub(crate) async fn session_status(State(s): St, Path(token): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
     if let Err(r) = check_session(&s, &token, &headers, &uri) {
         return r.into_response();
     }
@@ -421,8 +343,7 @@ pub(crate) async fn session_status(
         session.advance(Instant::now(), &s.policy);
         session.status
     };
-    let inner =
-        json!({ "authenticated": status.is_authenticated(), "session_status": status.as_str() });
+    let inner = json!({ "authenticated": status.is_authenticated(), "session_status": status.as_str() });
     match s.status_shape {
         StatusShape::Nested => json(StatusCode::OK, json!({ "authentication_status": inner })),
         StatusShape::Flat => json(StatusCode::OK, inner),
@@ -430,12 +351,7 @@ pub(crate) async fn session_status(
 }
 
 /// `POST /authentication/logout/{token}`
-pub(crate) async fn logout(
-    State(s): St,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub(crate) async fn logout(State(s): St, Path(token): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
     if let Err(r) = check_session(&s, &token, &headers, &uri) {
         return r.into_response();
     }
@@ -459,15 +375,7 @@ mod tests {
         for ok in ["+15550100", "+123456", "+123456789012345"] {
             assert!(valid_phone_number(ok), "{ok}");
         }
-        for bad in [
-            "15550100",
-            "+12345",
-            "+1234567890123456",
-            "+1555 0100",
-            "",
-            "+",
-            "+1555010a",
-        ] {
+        for bad in ["15550100", "+12345", "+1234567890123456", "+1555 0100", "", "+", "+1555010a"] {
             assert!(!valid_phone_number(bad), "{bad}");
         }
     }
@@ -480,10 +388,7 @@ mod tests {
             authenticate_options(&q("methods=acceptance%2Cfacial&duration_seconds=60")),
             Ok(Duration::from_secs(60))
         );
-        assert_eq!(
-            authenticate_options(&q("methods=acceptance,device")),
-            Ok(Duration::from_secs(3600))
-        );
+        assert_eq!(authenticate_options(&q("methods=acceptance,device")), Ok(Duration::from_secs(3600)));
         assert!(authenticate_options(&q("methods=voice")).is_err());
         assert!(authenticate_options(&q("duration_seconds=0")).is_err());
         assert!(authenticate_options(&q("duration_seconds=-5")).is_err());

@@ -17,9 +17,7 @@ impl Clock {
     /// The emulator's current time.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         let now = Utc::now();
-        ChronoDuration::try_seconds(self.offset_secs)
-            .and_then(|d| now.checked_add_signed(d))
-            .unwrap_or(now)
+        ChronoDuration::try_seconds(self.offset_secs).and_then(|d| now.checked_add_signed(d)).unwrap_or(now)
     }
 
     /// The emulator's current time in Unix seconds.
@@ -35,11 +33,7 @@ pub(crate) fn http_date(t: DateTime<Utc>) -> String {
 
 /// .NET style ISO-8601 UTC with seven fractional digits, e.g. `2026-11-22T13:15:00.1234567Z`.
 pub(crate) fn dotnet_utc(t: DateTime<Utc>) -> String {
-    format!(
-        "{}.{:07}Z",
-        t.format("%Y-%m-%dT%H:%M:%S"),
-        (t.nanosecond() % 1_000_000_000) / 100
-    )
+    format!("{}.{:07}Z", t.format("%Y-%m-%dT%H:%M:%S"), (t.nanosecond() % 1_000_000_000) / 100)
 }
 
 #[cfg(test)]
@@ -49,10 +43,7 @@ mod tests {
 
     #[test]
     fn formats() {
-        let t = Utc
-            .with_ymd_and_hms(2026, 11, 22, 13, 15, 0)
-            .single()
-            .expect("valid")
+        let t = Utc.with_ymd_and_hms(2026, 11, 22, 13, 15, 0).single().expect("valid")
             + ChronoDuration::nanoseconds(123_456_789);
         assert_eq!(dotnet_utc(t), "2026-11-22T13:15:00.1234567Z");
         assert_eq!(http_date(t), "Sun, 22 Nov 2026 13:15:00 GMT");

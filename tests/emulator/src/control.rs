@@ -41,10 +41,7 @@ pub(crate) async fn create_app(State(s): St, body: Bytes) -> Response {
     let id = req.application_id.unwrap_or(random_id);
     let secret = req.application_secret.unwrap_or(random_secret);
     if id.is_empty() || secret.is_empty() {
-        return control_error(
-            StatusCode::BAD_REQUEST,
-            "application_id and application_secret must not be empty",
-        );
+        return control_error(StatusCode::BAD_REQUEST, "application_id and application_secret must not be empty");
     }
     let status = match s.directory.lock().add_app(&id, &secret) {
         AddApp::Created => StatusCode::CREATED,
@@ -56,10 +53,7 @@ pub(crate) async fn create_app(State(s): St, body: Bytes) -> Response {
             );
         }
     };
-    json(
-        status,
-        json!({ "application_id": id, "application_secret": secret }),
-    )
+    json(status, json!({ "application_id": id, "application_secret": secret }))
 }
 
 /// `GET /_emulator/apps`: the application ids.
@@ -69,10 +63,7 @@ pub(crate) async fn list_apps(State(s): St) -> Response {
 }
 
 fn unknown_app(app: &str) -> Response {
-    control_error(
-        StatusCode::NOT_FOUND,
-        format!("application {app} not found"),
-    )
+    control_error(StatusCode::NOT_FOUND, format!("application {app} not found"))
 }
 
 /// `GET /_emulator/apps/{app}/users`: users with their registration link.
@@ -97,10 +88,7 @@ pub(crate) async fn list_users(State(s): St, Path(app): Path<String>) -> Respons
 }
 
 /// `POST /_emulator/apps/{app}/users/{user}/device`: registers the user's phone.
-pub(crate) async fn register_device(
-    State(s): St,
-    Path((app, user)): Path<(String, String)>,
-) -> Response {
+pub(crate) async fn register_device(State(s): St, Path((app, user)): Path<(String, String)>) -> Response {
     let mut dir = s.directory.lock();
     let Some(a) = dir.apps.get_mut(&app) else {
         return unknown_app(&app);
@@ -130,10 +118,7 @@ pub(crate) async fn list_sessions(State(s): St, Path(app): Path<String>) -> Resp
             .collect()
     };
     rows.sort_by_key(|(seq, _)| *seq);
-    json(
-        StatusCode::OK,
-        json!(rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
-    )
+    json(StatusCode::OK, json!(rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>()))
 }
 
 /// `GET /_emulator/apps/{app}/sms`: the registration SMS outbox.
@@ -146,28 +131,16 @@ pub(crate) async fn list_sms(State(s): St, Path(app): Path<String>) -> Response 
 }
 
 /// Applies `action` to a session; shared by the control API and the phone page.
-pub(crate) fn apply_action(
-    s: &Shared,
-    token: &str,
-    action: Action,
-) -> Result<&'static str, (StatusCode, String)> {
+pub(crate) fn apply_action(s: &Shared, token: &str, action: Action) -> Result<&'static str, (StatusCode, String)> {
     let now = Instant::now();
     let mut sessions = s.sessions.lock();
-    let session = sessions
-        .get_mut(token)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, "session not found".to_owned()))?;
+    let session = sessions.get_mut(token).ok_or_else(|| (StatusCode::NOT_FOUND, "session not found".to_owned()))?;
     session.advance(now, &s.policy);
-    session
-        .apply(action, now)
-        .map(|st| st.as_str())
-        .map_err(|message| (StatusCode::CONFLICT, message))
+    session.apply(action, now).map(|st| st.as_str()).map_err(|message| (StatusCode::CONFLICT, message))
 }
 
 /// `POST /_emulator/sessions/{session_token}/{action}`
-pub(crate) async fn session_action(
-    State(s): St,
-    Path((token, action)): Path<(String, String)>,
-) -> Response {
+pub(crate) async fn session_action(State(s): St, Path((token, action)): Path<(String, String)>) -> Response {
     let Some(action) = Action::parse(&action) else {
         return control_error(
             StatusCode::BAD_REQUEST,
@@ -175,10 +148,7 @@ pub(crate) async fn session_action(
         );
     };
     match apply_action(&s, &token, action) {
-        Ok(status) => json(
-            StatusCode::OK,
-            json!({ "session_token": token, "status": status }),
-        ),
+        Ok(status) => json(StatusCode::OK, json!({ "session_token": token, "status": status })),
         Err((code, message)) => control_error(code, message),
     }
 }
@@ -189,9 +159,7 @@ pub(crate) async fn activation_code(State(s): St, Path(id): Path<String>) -> Res
     match result {
         None => control_error(StatusCode::NOT_FOUND, "activation request not found"),
         Some(Ok(code)) => json(StatusCode::OK, json!({ "code": code })),
-        Some(Err(ActivationState::Expired)) => {
-            control_error(StatusCode::GONE, "activation request expired")
-        }
+        Some(Err(ActivationState::Expired)) => control_error(StatusCode::GONE, "activation request expired"),
         Some(Err(_)) => control_error(StatusCode::CONFLICT, "activation request already completed"),
     }
 }
@@ -246,4 +214,20 @@ pub(crate) async fn list_requests(State(s): St, RawQuery(query): RawQuery) -> Re
 pub(crate) async fn clear_requests(State(s): St) -> Response {
     s.requests.lock().clear();
     json(StatusCode::OK, json!({ "status": true }))
+}
+
+/// `GET /_emulator/stats`: requests served outside `/_emulator/` since start, uptime and
+/// the number of sign-in sessions held (any status).
+pub(crate) async fn stats(State(s): St) -> Response {
+    let requests_total = s.requests_total.load(std::sync::atomic::Ordering::Relaxed);
+    let uptime_seconds = s.started.elapsed().as_secs_f64();
+    let sessions = s.sessions.lock().len();
+    json(
+        StatusCode::OK,
+        json!({
+            "requests_total": requests_total,
+            "uptime_seconds": uptime_seconds,
+            "sessions": sessions,
+        }),
+    )
 }

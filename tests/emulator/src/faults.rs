@@ -64,12 +64,7 @@ pub(crate) enum Outcome {
     /// Close the connection without a response.
     Drop,
     /// Answer with this instead.
-    Respond {
-        status: u16,
-        retry_after: Option<String>,
-        body: String,
-        json_like: bool,
-    },
+    Respond { status: u16, retry_after: Option<String>, body: String, json_like: bool },
 }
 
 /// Body of a `malformed` answer: starts like JSON, is not JSON.
@@ -123,38 +118,24 @@ impl Fault {
     }
 
     fn matches(&self, method: &str, path: &str) -> bool {
-        path.starts_with(&self.path)
-            && self
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        path.starts_with(&self.path) && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
     }
 
     fn effect(&self) -> Effect {
         let outcome = if self.drop {
             Outcome::Drop
         } else if self.status.is_some() || self.malformed || self.body.is_some() {
-            let status = self
-                .status
-                .unwrap_or(if self.malformed { 200 } else { 500 });
+            let status = self.status.unwrap_or(if self.malformed { 200 } else { 500 });
             let body = match (&self.body, self.malformed) {
                 (Some(body), _) => body.clone(),
                 (None, true) => MALFORMED_BODY.to_owned(),
                 (None, false) => format!("Emulated fault: HTTP {status}"),
             };
-            Outcome::Respond {
-                status,
-                retry_after: self.retry_after.clone(),
-                body,
-                json_like: self.malformed,
-            }
+            Outcome::Respond { status, retry_after: self.retry_after.clone(), body, json_like: self.malformed }
         } else {
             Outcome::Serve
         };
-        Effect {
-            delay_ms: self.delay_ms,
-            outcome,
-        }
+        Effect { delay_ms: self.delay_ms, outcome }
     }
 }
 
@@ -212,11 +193,7 @@ mod tests {
     #[test]
     fn count_and_matching() {
         let mut faults = Faults::default();
-        faults
-            .add(spec(
-                r#"{"path": "/management/", "method": "get", "count": 2, "status": 503}"#,
-            ))
-            .expect("valid");
+        faults.add(spec(r#"{"path": "/management/", "method": "get", "count": 2, "status": 503}"#)).expect("valid");
         assert_eq!(faults.take("POST", "/management/add_users/A"), None);
         assert_eq!(faults.take("GET", "/authentication/x"), None);
         let hit = faults.take("GET", "/management/has").expect("first");
@@ -230,30 +207,13 @@ mod tests {
     #[test]
     fn kinds() {
         let mut faults = Faults::default();
-        faults
-            .add(spec(r#"{"path": "/a", "delay_ms": 10}"#))
-            .expect("valid");
-        assert_eq!(
-            faults.take("GET", "/a"),
-            Some(Effect {
-                delay_ms: Some(10),
-                outcome: Outcome::Serve
-            })
-        );
-        faults
-            .add(spec(r#"{"path": "/a", "drop": true}"#))
-            .expect("valid");
-        assert_eq!(
-            faults.take("GET", "/a").map(|e| e.outcome),
-            Some(Outcome::Drop)
-        );
-        faults
-            .add(spec(r#"{"path": "/a", "malformed": true}"#))
-            .expect("valid");
+        faults.add(spec(r#"{"path": "/a", "delay_ms": 10}"#)).expect("valid");
+        assert_eq!(faults.take("GET", "/a"), Some(Effect { delay_ms: Some(10), outcome: Outcome::Serve }));
+        faults.add(spec(r#"{"path": "/a", "drop": true}"#)).expect("valid");
+        assert_eq!(faults.take("GET", "/a").map(|e| e.outcome), Some(Outcome::Drop));
+        faults.add(spec(r#"{"path": "/a", "malformed": true}"#)).expect("valid");
         match faults.take("GET", "/a").map(|e| e.outcome) {
-            Some(Outcome::Respond {
-                status: 200, body, ..
-            }) => {
+            Some(Outcome::Respond { status: 200, body, .. }) => {
                 assert!(serde_json::from_str::<serde_json::Value>(&body).is_err())
             }
             other => panic!("unexpected {other:?}"),

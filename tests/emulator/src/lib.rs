@@ -16,11 +16,14 @@
 #![warn(missing_docs)]
 
 mod activeconnect;
+#[doc(hidden)]
+pub mod checks;
 mod clock;
 mod config;
 mod control;
 mod faults;
 mod pages;
+mod process;
 mod projectinsight;
 mod random;
 mod requestlog;
@@ -39,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{Approval, EmulatorConfig, StatusShape};
+pub use process::EmulatorProcess;
 
 use server::Context;
 use state::Shared;
@@ -68,23 +72,11 @@ impl Emulator {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{}", reachable(addr));
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| base_url.clone());
+        let public_url = config.public_url.clone().unwrap_or_else(|| base_url.clone());
         let shared = Arc::new(Shared::new(&config, public_url));
-        let ctx = Arc::new(Context {
-            shared: shared.clone(),
-            router: routes::router(shared.clone()),
-            log,
-        });
+        let ctx = Arc::new(Context { shared: shared.clone(), router: routes::router(shared.clone()), log });
         let task = tokio::spawn(server::accept_loop(listener, ctx));
-        Ok(Emulator {
-            addr,
-            base_url,
-            shared,
-            task,
-        })
+        Ok(Emulator { addr, base_url, shared, task })
     }
 
     /// The address the server is bound to.
@@ -111,21 +103,15 @@ impl Drop for Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Emulator").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
 /// The address a local client should use: a wildcard bind is reached through loopback.
 fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
-        }
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
         _ => addr,
     }
 }

@@ -28,12 +28,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Shape::Nested)]
     status_shape: Shape,
     /// Seconds added to the emulator's clock (simulates server clock skew).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "SECS", default_value_t = 0, allow_negative_numbers = true)]
     clock_offset: i64,
     /// Seconds after which an unanswered sign-in request becomes "timeout".
     #[arg(long, value_name = "SECS", default_value_t = 120)]
@@ -60,9 +55,7 @@ enum Shape {
 
 fn parse_app(value: &str) -> Result<AppArg, String> {
     match value.split_once(':') {
-        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
-            Ok(AppArg(id.into(), secret.into()))
-        }
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(AppArg(id.into(), secret.into())),
         _ => Err("expected ID:SECRET".into()),
     }
 }
@@ -72,11 +65,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let config = EmulatorConfig {
         listen: args.listen,
-        apps: args
-            .apps
-            .into_iter()
-            .map(|AppArg(id, secret)| (id, secret))
-            .collect(),
+        apps: args.apps.into_iter().map(|AppArg(id, secret)| (id, secret)).collect(),
         approval: match args.approve_after {
             Some(ms) => Approval::ApproveAfter(Duration::from_millis(ms)),
             None => Approval::Manual,
@@ -90,11 +79,8 @@ async fn main() -> ExitCode {
         activation_ttl: Duration::from_secs(args.activation_ttl),
         public_url: args.public_url,
     };
-    let started = if args.quiet {
-        Emulator::start(config).await
-    } else {
-        Emulator::start_with_stderr_log(config).await
-    };
+    let started =
+        if args.quiet { Emulator::start(config).await } else { Emulator::start_with_stderr_log(config).await };
     let emulator = match started {
         Ok(emulator) => emulator,
         Err(e) => {

@@ -65,11 +65,7 @@ fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
         page(
             title,
             "",
-            &format!(
-                "<main><h1>{}</h1><p data-testid=\"message\">{}</p></main>",
-                esc(title),
-                esc(message)
-            ),
+            &format!("<main><h1>{}</h1><p data-testid=\"message\">{}</p></main>", esc(title), esc(message)),
         ),
     )
 }
@@ -94,10 +90,7 @@ impl PhoneView {
             h.update(status.as_bytes());
             h.update(b";");
         }
-        h.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -109,18 +102,8 @@ fn phone_view(s: &Shared, reg: &str) -> Option<PhoneView> {
         let u = dir.apps.get(&app)?.users.get(&user)?;
         (app, user, u.display_name.clone(), u.device_registered)
     };
-    let sessions = if registered {
-        s.user_sessions(&app, &user, true)
-    } else {
-        Vec::new()
-    };
-    Some(PhoneView {
-        app,
-        user,
-        display_name,
-        registered,
-        sessions,
-    })
+    let sessions = if registered { s.user_sessions(&app, &user, true) } else { Vec::new() };
+    Some(PhoneView { app, user, display_name, registered, sessions })
 }
 
 fn unknown_link() -> Response {
@@ -133,19 +116,11 @@ fn unknown_link() -> Response {
 
 fn buttons_for(status: &str) -> &'static [(Action, &'static str)] {
     match status {
-        "pending" | "identifying" => &[
-            (Action::Approve, "Approve"),
-            (Action::Deny, "Deny"),
-            (Action::Cancel, "Cancel"),
-        ],
-        "active" => &[
-            (Action::Walkaway, "Walk away"),
-            (Action::RemoteLogout, "Log out remotely"),
-        ],
-        "walkaway" => &[
-            (Action::Return, "Come back"),
-            (Action::RemoteLogout, "Log out remotely"),
-        ],
+        "pending" | "identifying" => {
+            &[(Action::Approve, "Approve"), (Action::Deny, "Deny"), (Action::Cancel, "Cancel")]
+        }
+        "active" => &[(Action::Walkaway, "Walk away"), (Action::RemoteLogout, "Log out remotely")],
+        "walkaway" => &[(Action::Return, "Come back"), (Action::RemoteLogout, "Log out remotely")],
         _ => &[],
     }
 }
@@ -182,9 +157,7 @@ pub(crate) async fn phone(State(s): St, Path(reg): Path<String>) -> Response {
             "<p data-testid=\"device-status\" data-registered=\"true\">This phone is registered: sign-in requests appear below.</p><h2>Sign-in requests</h2>",
         );
         if view.sessions.is_empty() {
-            body.push_str(
-                "<p class=\"muted\" data-testid=\"no-sessions\">No sign-in requests yet.</p>",
-            );
+            body.push_str("<p class=\"muted\" data-testid=\"no-sessions\">No sign-in requests yet.</p>");
         }
         body.push_str("<ul>");
         for (token, status, _) in view.sessions.iter().take(50) {
@@ -204,11 +177,7 @@ Request <code>{short}</code> &middot; <span class=\"status\" data-testid=\"sessi
                     esc(&seg(token)),
                     action.as_str(),
                     action.as_str(),
-                    if *action == Action::Approve {
-                        " class=\"primary\""
-                    } else {
-                        ""
-                    },
+                    if *action == Action::Approve { " class=\"primary\"" } else { "" },
                     label
                 );
             }
@@ -222,29 +191,15 @@ var u=m.getAttribute('data-state-url');setInterval(function(){fetch(u,{cache:'no
 .then(function(j){if(j.version!==v){location.reload()}}).catch(function(){})},2000)})();</script>",
     );
     let title = format!("Phone of {}", view.user);
-    html(
-        StatusCode::OK,
-        page(
-            &title,
-            "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>",
-            &body,
-        ),
-    )
+    html(StatusCode::OK, page(&title, "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>", &body))
 }
 
 /// `GET /_emulator/phone/{registration_token}/state`: what the phone page shows, as JSON.
 pub(crate) async fn phone_state(State(s): St, Path(reg): Path<String>) -> Response {
     let Some(view) = phone_view(&s, &reg) else {
-        return json(
-            StatusCode::NOT_FOUND,
-            json!({ "error": "unknown registration link" }),
-        );
+        return json(StatusCode::NOT_FOUND, json!({ "error": "unknown registration link" }));
     };
-    let sessions: Vec<_> = view
-        .sessions
-        .iter()
-        .map(|(t, st, _)| json!({ "session_token": t, "status": st }))
-        .collect();
+    let sessions: Vec<_> = view.sessions.iter().map(|(t, st, _)| json!({ "session_token": t, "status": st })).collect();
     json(
         StatusCode::OK,
         json!({
@@ -273,26 +228,15 @@ pub(crate) async fn phone_register(State(s): St, Path(reg): Path<String>) -> Res
 }
 
 /// `POST /_emulator/phone/{registration_token}/sessions/{session_token}/{action}`
-pub(crate) async fn phone_action(
-    State(s): St,
-    Path((reg, token, action)): Path<(String, String, String)>,
-) -> Response {
+pub(crate) async fn phone_action(State(s): St, Path((reg, token, action)): Path<(String, String, String)>) -> Response {
     let Some(action) = Action::parse(&action) else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Unknown action",
-            "The phone cannot do that.",
-        );
+        return message_page(StatusCode::BAD_REQUEST, "Unknown action", "The phone cannot do that.");
     };
     let Some(view) = phone_view(&s, &reg) else {
         return unknown_link();
     };
     if !view.registered || !view.sessions.iter().any(|(t, _, _)| *t == token) {
-        return message_page(
-            StatusCode::NOT_FOUND,
-            "Unknown request",
-            "This sign-in request is not on this phone.",
-        );
+        return message_page(StatusCode::NOT_FOUND, "Unknown request", "This sign-in request is not on this phone.");
     }
     // A refused transition (the status moved on meanwhile) just shows the page again.
     let _ = apply_action(&s, &token, action);
@@ -329,18 +273,13 @@ fn sign_in_form(s: &Shared, id: &str, error: Option<&str>) -> Response {
             ActivationState::Open => {}
             other => return activation_problem(Some(other)),
         }
-        let mut d = format!(
-            "<strong data-testid=\"client-agent\">{}</strong>",
-            esc(&a.client_agent)
-        );
+        let mut d = format!("<strong data-testid=\"client-agent\">{}</strong>", esc(&a.client_agent));
         for extra in [&a.platform, &a.device, &a.host_name].into_iter().flatten() {
             let _ = write!(d, " &middot; {}", esc(extra));
         }
         d
     };
-    let error = error
-        .map(|e| format!("<p class=\"error\" data-testid=\"error\">{}</p>", esc(e)))
-        .unwrap_or_default();
+    let error = error.map(|e| format!("<p class=\"error\" data-testid=\"error\">{}</p>", esc(e))).unwrap_or_default();
     let body = format!(
         "<main><p class=\"muted\">Project Insight (emulated)</p><h1>Activate a device</h1>\
 <p>A program asks for access to your account: {details}</p><p>Sign in to get its activation code.</p>{error}\
@@ -370,11 +309,7 @@ pub(crate) async fn activate_submit(State(s): St, Path(id): Path<String>, body: 
     }
     let (result, agent) = {
         let mut pi = s.pi.lock();
-        let agent = pi
-            .activations
-            .get(&id)
-            .map(|a| a.client_agent.clone())
-            .unwrap_or_default();
+        let agent = pi.activations.get(&id).map(|a| a.client_agent.clone()).unwrap_or_default();
         (pi.sign_in(&id, &username), agent)
     };
     let code = match result {
@@ -411,11 +346,7 @@ pub(crate) async fn index(State(s): St) -> Response {
                         "<li style=\"list-style:disc;margin-left:1.5rem\"><a href=\"/_emulator/phone/{}\">{}</a>{}</li>",
                         esc(&seg(&u.registration_token)),
                         esc(user),
-                        if u.device_registered {
-                            " (phone registered)"
-                        } else {
-                            ""
-                        }
+                        if u.device_registered { " (phone registered)" } else { "" }
                     );
                 }
                 apps.push_str("</ul>");
@@ -443,10 +374,7 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
     }
 }

@@ -81,11 +81,7 @@ pub(crate) struct PiStore {
 impl PiStore {
     /// Signs `user` in on the activation page of `id`: returns the code to show, or
     /// why it cannot be shown (`None` when the request is unknown).
-    pub(crate) fn sign_in(
-        &mut self,
-        id: &str,
-        user: &str,
-    ) -> Option<Result<String, ActivationState>> {
+    pub(crate) fn sign_in(&mut self, id: &str, user: &str) -> Option<Result<String, ActivationState>> {
         let a = self.activations.get_mut(id)?;
         Some(match a.state(Instant::now()) {
             ActivationState::Open => {
@@ -112,22 +108,16 @@ fn pi_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// Whether the `Accept` header allows `application/json` (absent means no: the real
 /// ASP.NET API answers XML then).
 pub(crate) fn accepts_json(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|range| {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let refused = parts.any(|p| {
-                p.split_once('=').is_some_and(|(k, v)| {
-                    k.trim().eq_ignore_ascii_case("q")
-                        && v.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
-                })
-            });
-            !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
-        })
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+            })
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
 }
 
 fn not_acceptable() -> Response {
@@ -144,15 +134,11 @@ fn invalid_request(message: &str) -> Response {
 
 /// A field of the request object, matched case-insensitively like ASP.NET model binding.
 fn field(map: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
-    match map
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-    {
+    match map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > MAX_FIELD_CHARS => Err(format!(
-            "{name} is too long (at most {MAX_FIELD_CHARS} characters)."
-        )),
+        Some(Value::String(s)) if s.chars().count() > MAX_FIELD_CHARS => {
+            Err(format!("{name} is too long (at most {MAX_FIELD_CHARS} characters)."))
+        }
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(format!("{name} must be a string.")),
@@ -165,9 +151,7 @@ pub(crate) async fn create_request(State(s): St, headers: HeaderMap, body: Bytes
         return not_acceptable();
     }
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&body) else {
-        return invalid_request(
-            "The request body must be a JSON object with at least ClientAgent.",
-        );
+        return invalid_request("The request body must be a JSON object with at least ClientAgent.");
     };
     let fields = (|| {
         Ok::<_, String>((
@@ -183,9 +167,7 @@ pub(crate) async fn create_request(State(s): St, headers: HeaderMap, body: Bytes
         Err(message) => return invalid_request(&message),
     };
     let Some(client_agent) = agent else {
-        return invalid_request(
-            "ClientAgent is required: the name of the program asking for access.",
-        );
+        return invalid_request("ClientAgent is required: the name of the program asking for access.");
     };
     let id = random::guid();
     let now = Instant::now();
@@ -223,9 +205,7 @@ fn query_map(query: &Option<String>) -> HashMap<String, String> {
     query
         .as_deref()
         .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-                .collect()
+            url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned())).collect()
         })
         .unwrap_or_default()
 }
@@ -242,29 +222,18 @@ fn token_minutes(value: Option<&String>) -> Result<u64, ()> {
 }
 
 /// `GET /api/device-activation/complete-request?activationRequestId=&activationCode=&clientAgent=&timeoutMinutes=`
-pub(crate) async fn complete_request(
-    State(s): St,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn complete_request(State(s): St, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     if !accepts_json(&headers) {
         return not_acceptable();
     }
     let params = query_map(&query);
     let get = |k: &str| params.get(k).filter(|v| !v.trim().is_empty());
-    let (Some(id), Some(code), Some(agent)) = (
-        get("activationrequestid"),
-        get("activationcode"),
-        get("clientagent"),
-    ) else {
-        return invalid_request(
-            "activationRequestId, activationCode and clientAgent are all required.",
-        );
+    let (Some(id), Some(code), Some(agent)) = (get("activationrequestid"), get("activationcode"), get("clientagent"))
+    else {
+        return invalid_request("activationRequestId, activationCode and clientAgent are all required.");
     };
     let Ok(minutes) = token_minutes(params.get("timeoutminutes")) else {
-        return invalid_request(
-            "timeoutMinutes must be a whole number of minutes greater than zero.",
-        );
+        return invalid_request("timeoutMinutes must be a whole number of minutes greater than zero.");
     };
     let now = Instant::now();
     let user = {
@@ -319,12 +288,7 @@ pub(crate) async fn complete_request(
         .ok()
         .and_then(|d| s.clock.now().checked_add_signed(d))
         .unwrap_or_else(|| s.clock.now());
-    s.pi.lock().tokens.insert(
-        api_token.clone(),
-        ApiToken {
-            expires_at: now.checked_add(lifetime),
-        },
-    );
+    s.pi.lock().tokens.insert(api_token.clone(), ApiToken { expires_at: now.checked_add(lifetime) });
     json(
         StatusCode::OK,
         json!({
@@ -337,11 +301,7 @@ pub(crate) async fn complete_request(
 }
 
 /// `GET /api/project/active` with the `api-token` header or query parameter.
-pub(crate) async fn project_active(
-    State(s): St,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn project_active(State(s): St, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     if !accepts_json(&headers) {
         return not_acceptable();
     }
@@ -351,10 +311,7 @@ pub(crate) async fn project_active(
         .map(str::to_owned)
         .or_else(|| query_map(&query).remove("api-token"));
     let valid = token.is_some_and(|t| {
-        s.pi.lock()
-            .tokens
-            .get(t.trim())
-            .is_some_and(|tok| tok.expires_at.is_none_or(|at| Instant::now() < at))
+        s.pi.lock().tokens.get(t.trim()).is_some_and(|tok| tok.expires_at.is_none_or(|at| Instant::now() < at))
     });
     if !valid {
         return pi_error(
@@ -402,10 +359,7 @@ mod tests {
     #[test]
     fn minutes() {
         assert_eq!(token_minutes(None), Ok(DEFAULT_TOKEN_MINUTES));
-        assert_eq!(
-            token_minutes(Some(&"null".into())),
-            Ok(DEFAULT_TOKEN_MINUTES)
-        );
+        assert_eq!(token_minutes(Some(&"null".into())), Ok(DEFAULT_TOKEN_MINUTES));
         assert_eq!(token_minutes(Some(&" ".into())), Ok(DEFAULT_TOKEN_MINUTES));
         assert_eq!(token_minutes(Some(&"30".into())), Ok(30));
         assert!(token_minutes(Some(&"0".into())).is_err());

@@ -50,9 +50,7 @@ pub(crate) fn guid_from(mut b: [u8; 16]) -> String {
 
 fn from_charset(set: &[u8], n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n)
-        .map(|_| char::from(set[rng.random_range(0..set.len())]))
-        .collect()
+    (0..n).map(|_| char::from(set[rng.random_range(0..set.len())])).collect()
 }
 
 #[cfg(test)]

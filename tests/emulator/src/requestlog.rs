@@ -50,11 +50,7 @@ impl RequestLog {
 
     /// Entries whose path starts with `prefix`, oldest first.
     pub(crate) fn matching(&self, prefix: &str) -> Vec<Entry> {
-        self.entries
-            .iter()
-            .filter(|e| e.path.starts_with(prefix))
-            .cloned()
-            .collect()
+        self.entries.iter().filter(|e| e.path.starts_with(prefix)).cloned().collect()
     }
 
     /// Forgets everything.

@@ -5,14 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 /// A plain-text response (the way Activeconnect reports errors).
 pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        body.into(),
-    )
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], body.into())
         .into_response()
 }
 
@@ -49,10 +42,7 @@ pub(crate) struct Reject {
 impl Reject {
     /// A refusal with this status and text.
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Reject {
-        Reject {
-            status,
-            message: message.into(),
-        }
+        Reject { status, message: message.into() }
     }
 }
 

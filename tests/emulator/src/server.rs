@@ -61,28 +61,22 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
 async fn serve_connection(stream: TcpStream, ctx: Arc<Context>) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req: Request<Incoming>| handle(ctx.clone(), req));
-    let _ = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
 fn is_control(path: &str) -> bool {
     path == "/_emulator" || path.starts_with("/_emulator/")
 }
 
-async fn handle(
-    ctx: Arc<Context>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, DropConnection> {
+async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let control = is_control(&path);
+    if !control {
+        ctx.shared.requests_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let ticket = (!control).then(|| ctx.shared.requests.lock().arrived(&method, &path));
-    let effect = if control {
-        None
-    } else {
-        ctx.shared.faults.lock().take(&method, &path)
-    };
+    let effect = if control { None } else { ctx.shared.faults.lock().take(&method, &path) };
     let mut faulted = None;
     if let Some(effect) = effect {
         if let Some(ms) = effect.delay_ms {
@@ -94,12 +88,7 @@ async fn handle(
                 record(&ctx, &method, &path, 0, ticket);
                 return Err(DropConnection);
             }
-            Outcome::Respond {
-                status,
-                retry_after,
-                body,
-                json_like,
-            } => {
+            Outcome::Respond { status, retry_after, body, json_like } => {
                 faulted = Some(fault_response(status, retry_after, body, json_like));
             }
         }
@@ -118,23 +107,11 @@ async fn handle(
     Ok(response)
 }
 
-fn fault_response(
-    status: u16,
-    retry_after: Option<String>,
-    body: String,
-    json_like: bool,
-) -> Response<Body> {
+fn fault_response(status: u16, retry_after: Option<String>, body: String, json_like: bool) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let content_type = if json_like {
-        "application/json"
-    } else {
-        "text/plain; charset=utf-8"
-    };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if json_like { "application/json" } else { "text/plain; charset=utf-8" };
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -147,11 +124,7 @@ fn record(ctx: &Context, method: &str, path: &str, status: u16, ticket: Option<T
         ctx.shared.requests.lock().answered(ticket, status);
     }
     if ctx.log {
-        let shown = if status == 0 {
-            "dropped".to_owned()
-        } else {
-            status.to_string()
-        };
+        let shown = if status == 0 { "dropped".to_owned() } else { status.to_string() };
         eprintln!("{method} {} {shown}", redact(path));
     }
 }
@@ -167,11 +140,7 @@ pub(crate) fn redact(path: &str) -> String {
     let mut previous = "";
     path.split('/')
         .map(|segment| {
-            let shown = if BEFORE_SECRET.contains(&previous) {
-                "[redacted]"
-            } else {
-                segment
-            };
+            let shown = if BEFORE_SECRET.contains(&previous) { "[redacted]" } else { segment };
             previous = segment;
             shown
         })
@@ -185,22 +154,13 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(
-            redact("/authentication/session_status/abc"),
-            "/authentication/session_status/[redacted]"
-        );
+        assert_eq!(redact("/authentication/session_status/abc"), "/authentication/session_status/[redacted]");
         assert_eq!(
             redact("/_emulator/phone/abc/sessions/def/approve"),
             "/_emulator/phone/[redacted]/sessions/[redacted]/approve"
         );
-        assert_eq!(
-            redact("/_emulator/sessions/abc/approve"),
-            "/_emulator/sessions/[redacted]/approve"
-        );
-        assert_eq!(
-            redact("/management/add_users/APP"),
-            "/management/add_users/APP"
-        );
+        assert_eq!(redact("/_emulator/sessions/abc/approve"), "/_emulator/sessions/[redacted]/approve");
+        assert_eq!(redact("/management/add_users/APP"), "/management/add_users/APP");
         assert_eq!(redact("/management/x/phone/u"), "/management/x/phone/u");
     }
 }

@@ -151,9 +151,7 @@ impl Session {
                     return;
                 }
                 Status::Active | Status::Walkaway => {
-                    let ends_at = self
-                        .activated_at
-                        .and_then(|at| at.checked_add(self.duration));
+                    let ends_at = self.activated_at.and_then(|at| at.checked_add(self.duration));
                     if reached(now, ends_at) {
                         self.status = Status::Closed;
                     }
@@ -177,11 +175,7 @@ impl Session {
             (Action::Expire, Pending | Identifying) => Timeout,
             (Action::Expire, Active | Walkaway) => Closed,
             (action, status) => {
-                return Err(format!(
-                    "cannot {} a session that is {}",
-                    action.as_str(),
-                    status.as_str()
-                ));
+                return Err(format!("cannot {} a session that is {}", action.as_str(), status.as_str()));
             }
         };
         if next == Active && self.activated_at.is_none() {
@@ -228,10 +222,7 @@ mod tests {
     }
 
     fn policy(approval: Approval) -> Policy {
-        Policy {
-            approval,
-            pending_timeout: Duration::from_secs(120),
-        }
+        Policy { approval, pending_timeout: Duration::from_secs(120) }
     }
 
     #[test]
@@ -296,15 +287,7 @@ mod tests {
         assert!(!s.logout());
         let mut s = session(t0);
         assert_eq!(s.apply(Action::Expire, t0), Ok(Status::Timeout));
-        for name in [
-            "approve",
-            "deny",
-            "cancel",
-            "walkaway",
-            "return",
-            "remote-logout",
-            "expire",
-        ] {
+        for name in ["approve", "deny", "cancel", "walkaway", "return", "remote-logout", "expire"] {
             assert_eq!(Action::parse(name).map(Action::as_str), Some(name));
         }
         assert_eq!(Action::parse("APPROVE"), None);

@@ -68,11 +68,7 @@ pub(crate) fn parse_auth_header(value: &str) -> Option<AuthHeader<'_>> {
     if client_id.is_empty() || signature.is_empty() || !nonce_ok {
         return None;
     }
-    Some(AuthHeader {
-        client_id,
-        nonce,
-        signature,
-    })
+    Some(AuthHeader { client_id, nonce, signature })
 }
 
 #[cfg(test)]
@@ -87,23 +83,13 @@ mod tests {
     #[test]
     fn worked_example() {
         let nonce = "9223372036854775807";
-        assert_eq!(
-            hex(&signing_token(nonce, "s3cret")),
-            "bd97be5ac615231b56e8736cf9c98de8"
-        );
+        assert_eq!(hex(&signing_token(nonce, "s3cret")), "bd97be5ac615231b56e8736cf9c98de8");
         let uri = "activeconnect.activeapi.ninja/management/add_users/ABCD";
-        assert_eq!(
-            signature("s3cret", nonce, uri, "1234567890"),
-            "P7/K50V7bn2CVNBe/dKGFQ=="
-        );
+        assert_eq!(signature("s3cret", nonce, uri, "1234567890"), "P7/K50V7bn2CVNBe/dKGFQ==");
         let header = "hmac ABCD:9223372036854775807:P7/K50V7bn2CVNBe/dKGFQ==";
         assert_eq!(
             parse_auth_header(header),
-            Some(AuthHeader {
-                client_id: "ABCD",
-                nonce,
-                signature: "P7/K50V7bn2CVNBe/dKGFQ=="
-            })
+            Some(AuthHeader { client_id: "ABCD", nonce, signature: "P7/K50V7bn2CVNBe/dKGFQ==" })
         );
     }
 
@@ -133,10 +119,7 @@ mod tests {
             assert_eq!(parse_auth_header(bad), None, "{bad:?}");
         }
         let ok = parse_auth_header("HMAC a:b:12:c2ln").expect("parses");
-        assert_eq!(
-            (ok.client_id, ok.nonce, ok.signature),
-            ("a:b", "12", "c2ln")
-        );
+        assert_eq!((ok.client_id, ok.nonce, ok.signature), ("a:b", "12", "c2ln"));
     }
 
     #[test]

@@ -77,20 +77,10 @@ impl Directory {
     /// Adds an application; an existing id keeps its secret.
     pub(crate) fn add_app(&mut self, id: &str, secret: &str) -> AddApp {
         if let Some(app) = self.apps.get(id) {
-            return if app.secret == secret {
-                AddApp::AlreadyThere
-            } else {
-                AddApp::Conflict
-            };
+            return if app.secret == secret { AddApp::AlreadyThere } else { AddApp::Conflict };
         }
-        self.apps.insert(
-            id.to_owned(),
-            App {
-                secret: secret.to_owned(),
-                users: BTreeMap::new(),
-                sms: VecDeque::new(),
-            },
-        );
+        self.apps
+            .insert(id.to_owned(), App { secret: secret.to_owned(), users: BTreeMap::new(), sms: VecDeque::new() });
         self.app_order.push(id.to_owned());
         AddApp::Created
     }
@@ -106,14 +96,9 @@ impl Directory {
         let token = random::hex(16);
         a.users.insert(
             user.to_owned(),
-            User {
-                display_name: None,
-                registration_token: token.clone(),
-                device_registered: false,
-            },
+            User { display_name: None, registration_token: token.clone(), device_registered: false },
         );
-        self.registrations
-            .insert(token, (app.to_owned(), user.to_owned()));
+        self.registrations.insert(token, (app.to_owned(), user.to_owned()));
         true
     }
 
@@ -138,8 +123,7 @@ impl Directory {
         u.device_registered = false;
         let token = u.registration_token.clone();
         self.registrations.remove(&old);
-        self.registrations
-            .insert(token.clone(), (app.to_owned(), user.to_owned()));
+        self.registrations.insert(token.clone(), (app.to_owned(), user.to_owned()));
         Some(token)
     }
 }
@@ -159,6 +143,10 @@ pub(crate) struct Shared {
     pub pi: Mutex<PiStore>,
     pub faults: Mutex<Faults>,
     pub requests: Mutex<RequestLog>,
+    /// Requests received outside `/_emulator/` since start (`GET /_emulator/stats`).
+    pub requests_total: AtomicU64,
+    /// When the emulator started (`GET /_emulator/stats`).
+    pub started: std::time::Instant,
 }
 
 impl Shared {
@@ -174,10 +162,7 @@ impl Shared {
         }
         Shared {
             clock: Clock::new(config.clock_offset),
-            policy: Policy {
-                approval: config.approval,
-                pending_timeout: config.pending_timeout,
-            },
+            policy: Policy { approval: config.approval, pending_timeout: config.pending_timeout },
             status_shape: config.status_shape,
             activation_ttl: config.activation_ttl,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -188,6 +173,8 @@ impl Shared {
             pi: Mutex::new(PiStore::default()),
             faults: Mutex::new(Faults::default()),
             requests: Mutex::new(RequestLog::default()),
+            requests_total: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -203,30 +190,18 @@ impl Shared {
 
     /// The secret of an application, if it exists.
     pub(crate) fn app_secret(&self, app: &str) -> Option<String> {
-        self.directory
-            .lock()
-            .apps
-            .get(app)
-            .map(|a| a.secret.clone())
+        self.directory.lock().apps.get(app).map(|a| a.secret.clone())
     }
 
     /// `(application_id, application_secret)` pairs in creation order.
     pub(crate) fn app_credentials(&self) -> Vec<(String, String)> {
         let dir = self.directory.lock();
-        dir.app_order
-            .iter()
-            .filter_map(|id| dir.apps.get(id).map(|a| (id.clone(), a.secret.clone())))
-            .collect()
+        dir.app_order.iter().filter_map(|id| dir.apps.get(id).map(|a| (id.clone(), a.secret.clone()))).collect()
     }
 
     /// Current status of every session of a user, applying due transitions first;
     /// `mark_seen` makes pending ones identifying (the phone shows them).
-    pub(crate) fn user_sessions(
-        &self,
-        app: &str,
-        user: &str,
-        mark_seen: bool,
-    ) -> Vec<(String, &'static str, u64)> {
+    pub(crate) fn user_sessions(&self, app: &str, user: &str, mark_seen: bool) -> Vec<(String, &'static str, u64)> {
         let now = Instant::now();
         let mut sessions = self.sessions.lock();
         let mut out: Vec<(String, &'static str, u64)> = sessions
@@ -251,8 +226,5 @@ pub(crate) fn new_app_credentials() -> (String, String) {
     use base64::Engine;
     let mut secret = [0u8; 24];
     rand::fill(&mut secret[..]);
-    (
-        random::upper_alnum(20),
-        base64::engine::general_purpose::STANDARD.encode(secret),
-    )
+    (random::upper_alnum(20), base64::engine::general_purpose::STANDARD.encode(secret))
 }

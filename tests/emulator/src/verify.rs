@@ -48,12 +48,7 @@ struct NonceInner {
 impl NonceCache {
     /// An empty cache.
     pub(crate) fn new() -> NonceCache {
-        NonceCache {
-            inner: Mutex::new(NonceInner {
-                seen: HashMap::new(),
-                last_prune: Instant::now(),
-            }),
-        }
+        NonceCache { inner: Mutex::new(NonceInner { seen: HashMap::new(), last_prune: Instant::now() }) }
     }
 
     /// Records the nonce; `false` when it was already seen for that client id.
@@ -61,9 +56,7 @@ impl NonceCache {
         let now = Instant::now();
         let mut inner = self.inner.lock();
         if now.duration_since(inner.last_prune) >= PRUNE_EVERY {
-            inner
-                .seen
-                .retain(|_, at| now.duration_since(*at) < NONCE_MEMORY);
+            inner.seen.retain(|_, at| now.duration_since(*at) < NONCE_MEMORY);
             inner.last_prune = now;
         }
         let key = (client_id.to_owned(), nonce.to_owned());
@@ -110,35 +103,23 @@ pub(crate) fn verify_request(
     let Some(raw) = headers.get("authentication") else {
         return Err(unauthorized("Missing Authentication header"));
     };
-    let parsed = raw
-        .to_str()
-        .ok()
-        .and_then(parse_auth_header)
-        .ok_or_else(|| {
-            unauthorized(
-                "Malformed Authentication header: expected 'hmac <client_id>:<nonce>:<signature>'",
-            )
-        })?;
+    let parsed = raw.to_str().ok().and_then(parse_auth_header).ok_or_else(|| {
+        unauthorized("Malformed Authentication header: expected 'hmac <client_id>:<nonce>:<signature>'")
+    })?;
     if parsed.client_id != client_id {
         return Err(unauthorized(match signer {
             Signer::Application => {
                 "The client id in the Authentication header does not match the application in the URL"
             }
-            Signer::Session => {
-                "The client id in the Authentication header does not match the session in the URL"
-            }
+            Signer::Session => "The client id in the Authentication header does not match the session in the URL",
         }));
     }
     let Some(ts_value) = TIMESTAMP_HEADERS.iter().find_map(|name| headers.get(*name)) else {
-        return Err(unauthorized(
-            "Missing authentication timestamp header (X-Sonikpass-Authentication-Timestamp)",
-        ));
+        return Err(unauthorized("Missing authentication timestamp header (X-Sonikpass-Authentication-Timestamp)"));
     };
     let timestamp = ts_value.to_str().map(str::trim).unwrap_or("");
     let Ok(ts_secs) = timestamp.parse::<i64>() else {
-        return Err(unauthorized(
-            "Malformed authentication timestamp: expected Unix seconds",
-        ));
+        return Err(unauthorized("Malformed authentication timestamp: expected Unix seconds"));
     };
     let Some(uri_text) = signed_uri(headers, uri) else {
         return Err(Reject::new(StatusCode::BAD_REQUEST, "Missing Host header"));
@@ -148,9 +129,7 @@ pub(crate) fn verify_request(
         return Err(unauthorized("Invalid signature"));
     }
     if clock.unix_now().abs_diff(ts_secs) > TIMESTAMP_WINDOW_SECS {
-        return Err(unauthorized(
-            "Timestamp outside the allowed window of 300 seconds",
-        ));
+        return Err(unauthorized("Timestamp outside the allowed window of 300 seconds"));
     }
     if !nonces.first_use(client_id, parsed.nonce) {
         return Err(unauthorized("Nonce has already been used"));
@@ -178,22 +157,14 @@ mod tests {
         tokio::time::advance(NONCE_MEMORY + Duration::from_secs(1)).await;
         assert!(cache.first_use("a", "2"));
         assert_eq!(cache.len(), 1, "the old nonce was pruned");
-        assert!(
-            cache.first_use("a", "1"),
-            "forgotten after the memory period"
-        );
+        assert!(cache.first_use("a", "1"), "forgotten after the memory period");
     }
 
     #[test]
     fn signed_uri_is_raw() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "127.0.0.1:8790".parse().expect("valid"));
-        let uri: Uri = "/management/x/A%2Fb?display_name=a%20b"
-            .parse()
-            .expect("valid");
-        assert_eq!(
-            signed_uri(&headers, &uri).as_deref(),
-            Some("127.0.0.1:8790/management/x/A%2Fb?display_name=a%20b")
-        );
+        let uri: Uri = "/management/x/A%2Fb?display_name=a%20b".parse().expect("valid");
+        assert_eq!(signed_uri(&headers, &uri).as_deref(), Some("127.0.0.1:8790/management/x/A%2Fb?display_name=a%20b"));
     }
 }

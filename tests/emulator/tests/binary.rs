@@ -28,39 +28,24 @@ fn prints_its_address_and_apps_and_exits_on_ctrl_c() {
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut next = || lines.next().expect("a line").expect("utf-8");
     let first = next();
-    let base = first
-        .strip_prefix("deviceauth-emulator listening on ")
-        .expect("first line")
-        .to_owned();
-    let port: u16 = base
-        .strip_prefix("http://127.0.0.1:")
-        .expect("loopback url")
-        .parse()
-        .expect("port");
+    let base = first.strip_prefix("deviceauth-emulator listening on ").expect("first line").to_owned();
+    let port: u16 = base.strip_prefix("http://127.0.0.1:").expect("loopback url").parse().expect("port");
     assert_ne!(port, 0);
     assert_eq!(next(), "application_id=A1 application_secret=s1");
     assert_eq!(next(), "application_id=A2 application_secret=s:2");
     assert_eq!(next(), format!("project insight base url: {base}/api"));
-    assert!(
-        next().contains(&format!("{base}/")),
-        "hint line names the index page"
-    );
+    assert!(next().contains(&format!("{base}/")), "hint line names the index page");
 
     // It serves.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     use std::io::{Read, Write};
-    stream
-        .write_all(b"GET /_emulator/apps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("write");
+    stream.write_all(b"GET /_emulator/apps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"["A1","A2"]"#), "{response}");
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let exit = child.wait().expect("exits");
     assert!(exit.success(), "clean exit on Ctrl-C: {exit:?}");
@@ -80,25 +65,12 @@ fn a_demo_app_is_created_without_app_flags_and_bad_flags_are_refused() {
     let rest = app.strip_prefix("application_id=").expect("app line");
     let (id, secret) = rest.split_once(" application_secret=").expect("secret");
     assert!(!id.is_empty() && secret.len() >= 24);
-    assert!(
-        lines
-            .next()
-            .expect("pi line")
-            .expect("utf-8")
-            .starts_with("project insight base url: ")
-    );
+    assert!(lines.next().expect("pi line").expect("utf-8").starts_with("project insight base url: "));
     child.kill().expect("kill");
     let _ = child.wait();
 
-    for bad in [
-        &["--approve-after", "10", "--manual"][..],
-        &["--app", "no-secret"],
-        &["--status-shape", "round"],
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_deviceauth-emulator"))
-            .args(bad)
-            .output()
-            .expect("runs");
+    for bad in [&["--approve-after", "10", "--manual"][..], &["--app", "no-secret"], &["--status-shape", "round"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_deviceauth-emulator")).args(bad).output().expect("runs");
         assert!(!out.status.success(), "{bad:?}");
     }
 }

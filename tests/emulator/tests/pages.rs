@@ -12,12 +12,7 @@ const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;
 async fn page(h: &Harness, url: &str) -> (u16, String) {
     let r = h.http.get(url).send().await.expect("page");
     let status = r.status().as_u16();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let body = r.text().await.expect("html");
     if status == 200 {
         assert!(ct.starts_with("text/html"), "{ct}");
@@ -27,26 +22,15 @@ async fn page(h: &Harness, url: &str) -> (u16, String) {
 
 /// Posts a phone-page form; the answer must be a 303 back to the page.
 async fn press(h: &Harness, phone_url: &str, action_path: &str) {
-    let r = h
-        .http
-        .post(format!("{phone_url}{action_path}"))
-        .send()
-        .await
-        .expect("post");
+    let r = h.http.post(format!("{phone_url}{action_path}")).send().await.expect("post");
     assert_eq!(r.status(), 303, "{action_path}");
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("location");
+    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).expect("location");
     assert!(phone_url.ends_with(location), "{location}");
 }
 
 /// The `<li>` of one session on the phone page.
 fn row<'a>(html: &'a str, token: &str) -> &'a str {
-    let start = html
-        .find(&format!("data-session-token=\"{token}\""))
-        .expect("session row");
+    let start = html.find(&format!("data-session-token=\"{token}\"")).expect("session row");
     let rest = &html[start..];
     &rest[..rest.find("</li>").expect("row end")]
 }
@@ -55,40 +39,19 @@ fn row<'a>(html: &'a str, token: &str) -> &'a str {
 async fn phone_page_registers_and_answers_requests() {
     let h = start().await;
     h.add_users(&[HOSTILE]).await;
-    let path = format!(
-        "/management/device_registration_link/{}/{}?display_name={}",
-        h.app,
-        seg(HOSTILE),
-        seg(HOSTILE)
-    );
-    let phone_url = h.get_json(&path).await["register_url"]
-        .as_str()
-        .expect("url")
-        .to_owned();
+    let path = format!("/management/device_registration_link/{}/{}?display_name={}", h.app, seg(HOSTILE), seg(HOSTILE));
+    let phone_url = h.get_json(&path).await["register_url"].as_str().expect("url").to_owned();
 
     let (status, html) = page(&h, &phone_url).await;
     assert_eq!(status, 200);
-    assert!(
-        !html.contains("<script>alert"),
-        "user id and display name are escaped"
-    );
-    assert!(
-        html.matches(HOSTILE_ESCAPED).count() >= 2,
-        "user id and display name shown"
-    );
+    assert!(!html.contains("<script>alert"), "user id and display name are escaped");
+    assert!(html.matches(HOSTILE_ESCAPED).count() >= 2, "user id and display name shown");
     assert!(html.contains("data-testid=\"register\""));
     assert!(html.contains("Register this phone"));
-    assert!(
-        html.contains("setInterval") && html.contains("2000"),
-        "refreshes itself"
-    );
+    assert!(html.contains("setInterval") && html.contains("2000"), "refreshes itself");
 
     press(&h, &phone_url, "/register").await;
-    let has = format!(
-        "/management/has_registered_mobile_device/{}/{}",
-        h.app,
-        seg(HOSTILE)
-    );
+    let has = format!("/management/has_registered_mobile_device/{}/{}", h.app, seg(HOSTILE));
     assert_eq!(h.get_json(&has).await["device_registered"], true);
     let (_, html) = page(&h, &phone_url).await;
     assert!(!html.contains("data-testid=\"register\""));
@@ -97,10 +60,7 @@ async fn phone_page_registers_and_answers_requests() {
     let s = h.session(HOSTILE).await;
     let (_, html) = page(&h, &phone_url).await;
     let r = row(&html, &s.token);
-    assert!(
-        r.contains("data-status=\"identifying\""),
-        "the phone shows it: {r}"
-    );
+    assert!(r.contains("data-status=\"identifying\""), "the phone shows it: {r}");
     for id in ["approve", "deny", "cancel"] {
         assert!(r.contains(&format!("data-testid=\"{id}\"")), "{id}");
     }
@@ -121,17 +81,10 @@ async fn phone_page_registers_and_answers_requests() {
     let (_, html) = page(&h, &phone_url).await;
     let r = row(&html, &s.token);
     assert!(
-        r.contains("data-testid=\"return\"")
-            && r.contains("Come back")
-            && r.contains("data-testid=\"remote-logout\"")
+        r.contains("data-testid=\"return\"") && r.contains("Come back") && r.contains("data-testid=\"remote-logout\"")
     );
     press(&h, &phone_url, &format!("/sessions/{}/return", s.token)).await;
-    press(
-        &h,
-        &phone_url,
-        &format!("/sessions/{}/remote-logout", s.token),
-    )
-    .await;
+    press(&h, &phone_url, &format!("/sessions/{}/remote-logout", s.token)).await;
     assert_eq!(h.status(&s).await, "closed");
 
     // Deny and cancel from the page.
@@ -148,60 +101,25 @@ async fn phone_page_only_acts_on_its_own_sessions() {
     h.ready_user("u1").await;
     h.ready_user("u2").await;
     let s2 = h.session("u2").await;
-    let (_, users) = h
-        .control(
-            Method::GET,
-            &format!("/_emulator/apps/{}/users", h.app),
-            None,
-        )
-        .await;
-    let u1 = users
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|u| u["user"] == "u1")
-        .expect("u1");
+    let (_, users) = h.control(Method::GET, &format!("/_emulator/apps/{}/users", h.app), None).await;
+    let u1 = users.as_array().expect("array").iter().find(|u| u["user"] == "u1").expect("u1");
     let phone1 = u1["register_url"].as_str().expect("url");
-    let r = h
-        .http
-        .post(format!("{phone1}/sessions/{}/approve", s2.token))
-        .send()
-        .await
-        .expect("post");
+    let r = h.http.post(format!("{phone1}/sessions/{}/approve", s2.token)).send().await.expect("post");
     assert_eq!(r.status(), 404);
     assert_eq!(h.status(&s2).await, "pending");
-    assert_eq!(
-        page(&h, &format!("{}/_emulator/phone/not-a-token", h.base))
-            .await
-            .0,
-        404
-    );
+    assert_eq!(page(&h, &format!("{}/_emulator/phone/not-a-token", h.base)).await.0, 404);
 }
 
 #[tokio::test]
 async fn state_json_changes_when_the_page_must_reload() {
     let h = start().await;
     h.ready_user("u1").await;
-    let (_, users) = h
-        .control(
-            Method::GET,
-            &format!("/_emulator/apps/{}/users", h.app),
-            None,
-        )
-        .await;
+    let (_, users) = h.control(Method::GET, &format!("/_emulator/apps/{}/users", h.app), None).await;
     let phone = users[0]["register_url"].as_str().expect("url").to_owned();
     let state = |h: &Harness| {
         let url = format!("{phone}/state");
         let http = h.http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .expect("state")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }
+        async move { http.get(url).send().await.expect("state").json::<Value>().await.expect("json") }
     };
     let before = state(&h).await;
     assert_eq!(before["user"], "u1");
@@ -209,20 +127,10 @@ async fn state_json_changes_when_the_page_must_reload() {
     let s = h.session("u1").await;
     let after = state(&h).await;
     assert_ne!(before["version"], after["version"]);
-    assert_eq!(
-        after["sessions"],
-        json!([{ "session_token": s.token, "status": "identifying" }])
-    );
-    assert_eq!(
-        state(&h).await["version"],
-        after["version"],
-        "stable while nothing changes"
-    );
+    assert_eq!(after["sessions"], json!([{ "session_token": s.token, "status": "identifying" }]));
+    assert_eq!(state(&h).await["version"], after["version"], "stable while nothing changes");
     let (_, html) = page(&h, &phone).await;
-    assert!(html.contains(&format!(
-        "data-state-version=\"{}\"",
-        after["version"].as_str().expect("version")
-    )));
+    assert!(html.contains(&format!("data-state-version=\"{}\"", after["version"].as_str().expect("version"))));
 }
 
 #[tokio::test]
@@ -238,20 +146,13 @@ async fn activation_page_signs_in_and_shows_the_code() {
         .expect("sent");
     let v: Value = r.json().await.expect("json");
     let id = v["DeviceActivationId"].as_str().expect("id").to_owned();
-    let url = v["DeviceActivationRequestUrl"]
-        .as_str()
-        .expect("url")
-        .to_owned();
+    let url = v["DeviceActivationRequestUrl"].as_str().expect("url").to_owned();
 
     let (status, html) = page(&h, &url).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"sign-in\"") && html.contains(">Sign in<"));
     assert!(html.contains("name=\"username\"") && html.contains("type=\"password\""));
-    assert!(
-        html.contains(HOSTILE_ESCAPED)
-            && !html.contains("<script>alert")
-            && html.contains("host&lt;1&gt;")
-    );
+    assert!(html.contains(HOSTILE_ESCAPED) && !html.contains("<script>alert") && html.contains("host&lt;1&gt;"));
 
     let r = h
         .http
@@ -261,13 +162,7 @@ async fn activation_page_signs_in_and_shows_the_code() {
         .send()
         .await
         .expect("post");
-    assert!(
-        r.text()
-            .await
-            .expect("html")
-            .contains("data-testid=\"error\""),
-        "username required"
-    );
+    assert!(r.text().await.expect("html").contains("data-testid=\"error\""), "username required");
 
     let r = h
         .http
@@ -297,11 +192,7 @@ async fn activation_page_signs_in_and_shows_the_code() {
         .send()
         .await
         .expect("sent");
-    assert_eq!(
-        done.status(),
-        200,
-        "the page's code completes the activation"
-    );
+    assert_eq!(done.status(), 200, "the page's code completes the activation");
     let (status, html) = page(&h, &url).await;
     assert_eq!(status, 410);
     assert!(html.contains("already"));
@@ -323,12 +214,7 @@ async fn activation_page_for_unknown_and_expired_requests() {
         .expect("sent");
     let v: Value = r.json().await.expect("json");
     let id = v["DeviceActivationId"].as_str().expect("id");
-    h.control(
-        Method::POST,
-        &format!("/_emulator/activations/{id}/expire"),
-        None,
-    )
-    .await;
+    h.control(Method::POST, &format!("/_emulator/activations/{id}/expire"), None).await;
     let (status, html) = page(&h, v["DeviceActivationRequestUrl"].as_str().expect("url")).await;
     assert_eq!(status, 410);
     assert!(html.contains("expired"));
@@ -337,11 +223,7 @@ async fn activation_page_for_unknown_and_expired_requests() {
 
 #[tokio::test]
 async fn index_lists_app_ids_but_never_secrets() {
-    let h = start_with(EmulatorConfig {
-        apps: vec![("APP".into(), "TOPSECRET".into())],
-        ..Default::default()
-    })
-    .await;
+    let h = start_with(EmulatorConfig { apps: vec![("APP".into(), "TOPSECRET".into())], ..Default::default() }).await;
     h.add_users(&[HOSTILE]).await;
     let (status, html) = page(&h, &format!("{}/", h.base)).await;
     assert_eq!(status, 200);
@@ -358,25 +240,11 @@ async fn control_app_creation() {
     let (status, body) = h.control(Method::POST, "/_emulator/apps", None).await;
     assert_eq!(status, 201);
     let id = body["application_id"].as_str().expect("id");
-    assert!(
-        body["application_secret"]
-            .as_str()
-            .is_some_and(|s| s.len() >= 24)
-    );
+    assert!(body["application_secret"].as_str().is_some_and(|s| s.len() >= 24));
     let (status, body) = h
-        .control(
-            Method::POST,
-            "/_emulator/apps",
-            Some(json!({ "application_id": "MINE", "application_secret": "pw" })),
-        )
+        .control(Method::POST, "/_emulator/apps", Some(json!({ "application_id": "MINE", "application_secret": "pw" })))
         .await;
-    assert_eq!(
-        (status, body),
-        (
-            201,
-            json!({ "application_id": "MINE", "application_secret": "pw" })
-        )
-    );
+    assert_eq!((status, body), (201, json!({ "application_id": "MINE", "application_secret": "pw" })));
     assert_eq!(
         h.control(
             Method::POST,
@@ -391,30 +259,8 @@ async fn control_app_creation() {
     assert_eq!(apps, ["APP", id, "MINE"]);
     // The new application works with its secret.
     let url = format!("{}/management/add_users/MINE", h.base);
-    let r = h
-        .signed_as(
-            Method::POST,
-            &url,
-            Some(json!({ "users": ["x"] })),
-            "MINE",
-            "pw",
-        )
-        .await;
+    let r = h.signed_as(Method::POST, &url, Some(json!({ "users": ["x"] })), "MINE", "pw").await;
     assert_eq!(r.status(), 201);
-    assert_eq!(
-        h.control(
-            Method::POST,
-            "/_emulator/apps/MINE/users/ghost/device",
-            None
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        h.control(Method::POST, "/_emulator/apps/NOPE/users/x/device", None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(h.control(Method::POST, "/_emulator/apps/MINE/users/ghost/device", None).await.0, 404);
+    assert_eq!(h.control(Method::POST, "/_emulator/apps/NOPE/users/x/device", None).await.0, 404);
 }

@@ -22,26 +22,17 @@ async fn create(h: &Harness, body: Value) -> Response {
 }
 
 async fn create_ok(h: &Harness) -> (String, String) {
-    let r = create(
-        h,
-        json!({ "ClientAgent": AGENT, "ClientPlatform": "Linux" }),
-    )
-    .await;
+    let r = create(h, json!({ "ClientAgent": AGENT, "ClientPlatform": "Linux" })).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.expect("json");
     (
         v["DeviceActivationId"].as_str().expect("id").into(),
-        v["DeviceActivationRequestUrl"]
-            .as_str()
-            .expect("url")
-            .into(),
+        v["DeviceActivationRequestUrl"].as_str().expect("url").into(),
     )
 }
 
 async fn code(h: &Harness, id: &str) -> String {
-    let (status, body) = h
-        .control(Method::GET, &format!("/_emulator/activations/{id}"), None)
-        .await;
+    let (status, body) = h.control(Method::GET, &format!("/_emulator/activations/{id}"), None).await;
     assert_eq!(status, 200, "{body}");
     body["code"].as_str().expect("code").to_owned()
 }
@@ -49,10 +40,7 @@ async fn code(h: &Harness, id: &str) -> String {
 async fn complete(h: &Harness, params: &[(&str, &str)]) -> (u16, Value) {
     let r = h
         .http
-        .get(with_query(
-            &format!("{}/api/device-activation/complete-request", h.base),
-            params,
-        ))
+        .get(with_query(&format!("{}/api/device-activation/complete-request", h.base), params))
         .header("Accept", "application/json")
         .send()
         .await
@@ -70,13 +58,8 @@ fn with_query(url: &str, params: &[(&str, &str)]) -> String {
 fn assert_dotnet_utc(value: &Value) -> chrono::DateTime<chrono::Utc> {
     let text = value.as_str().expect("string");
     let (_, frac) = text.rsplit_once('.').expect("fraction");
-    assert!(
-        frac.len() == 8 && frac.ends_with('Z') && frac[..7].chars().all(|c| c.is_ascii_digit()),
-        "{text}"
-    );
-    chrono::DateTime::parse_from_rfc3339(text)
-        .expect("ISO-8601")
-        .to_utc()
+    assert!(frac.len() == 8 && frac.ends_with('Z') && frac[..7].chars().all(|c| c.is_ascii_digit()), "{text}");
+    chrono::DateTime::parse_from_rfc3339(text).expect("ISO-8601").to_utc()
 }
 
 fn assert_error(result: (u16, Value), status: u16, code: &str, secrets: &[&str]) {
@@ -97,10 +80,7 @@ async fn happy_path_and_project_list() {
     let v: Value = r.json().await.expect("json");
     assert_eq!(v.as_object().expect("object").len(), 3);
     let id = v["DeviceActivationId"].as_str().expect("id");
-    assert_eq!(
-        v["DeviceActivationRequestUrl"],
-        format!("{}/_emulator/activate/{id}", h.base)
-    );
+    assert_eq!(v["DeviceActivationRequestUrl"], format!("{}/_emulator/activate/{id}", h.base));
     let expires = assert_dotnet_utc(&v["ExpirationDateTimeUTC"]);
     let in_15 = chrono::Utc::now() + chrono::Duration::minutes(15);
     assert!((expires - in_15).num_seconds().abs() <= 5, "{expires}");
@@ -108,24 +88,14 @@ async fn happy_path_and_project_list() {
     let code = code(&h, id).await;
     assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()));
     let padded = format!("  {code} ");
-    let (status, done) = complete(
-        &h,
-        &[
-            ("activationRequestId", id),
-            ("activationCode", &padded),
-            ("clientAgent", AGENT),
-        ],
-    )
-    .await;
+    let (status, done) =
+        complete(&h, &[("activationRequestId", id), ("activationCode", &padded), ("clientAgent", AGENT)]).await;
     assert_eq!(status, 200, "{done}");
     let token = done["ApiToken"].as_str().expect("token");
     assert!(done["DeviceId"].as_str().is_some_and(|d| !d.is_empty()));
     assert!(done["UserId"].as_str().is_some_and(|d| !d.is_empty()));
     let token_expiry = assert_dotnet_utc(&done["ApiTokenExpirationDateTimeUTC"]);
-    assert!(
-        (token_expiry - chrono::Utc::now()).num_days() >= 364,
-        "one year by default"
-    );
+    assert!((token_expiry - chrono::Utc::now()).num_days() >= 364, "one year by default");
 
     let projects = h
         .http
@@ -145,10 +115,7 @@ async fn happy_path_and_project_list() {
     }
     let by_query = h
         .http
-        .get(with_query(
-            &format!("{}/api/project/active", h.base),
-            &[("api-token", token)],
-        ))
+        .get(with_query(&format!("{}/api/project/active", h.base), &[("api-token", token)]))
         .header("Accept", "application/json")
         .send()
         .await
@@ -176,10 +143,7 @@ async fn timeout_minutes_sets_the_token_lifetime() {
         assert_eq!(status, 200);
         let expiry = assert_dotnet_utc(&done["ApiTokenExpirationDateTimeUTC"]);
         let expected = chrono::Utc::now() + chrono::Duration::minutes(minutes);
-        assert!(
-            (expiry - expected).num_seconds().abs() <= 5,
-            "{value}: {expiry}"
-        );
+        assert!((expiry - expected).num_seconds().abs() <= 5, "{value}: {expiry}");
     }
 }
 
@@ -187,20 +151,10 @@ async fn timeout_minutes_sets_the_token_lifetime() {
 async fn every_error_code() {
     let h = start().await;
     // create-request
-    for body in [
-        json!({}),
-        json!({ "ClientAgent": "" }),
-        json!({ "ClientAgent": 5 }),
-        json!([1]),
-    ] {
+    for body in [json!({}), json!({ "ClientAgent": "" }), json!({ "ClientAgent": 5 }), json!([1])] {
         let r = create(&h, body.clone()).await;
         let status = r.status().as_u16();
-        assert_error(
-            (status, r.json().await.expect("json")),
-            400,
-            "INVALID_REQUEST",
-            &[],
-        );
+        assert_error((status, r.json().await.expect("json")), 400, "INVALID_REQUEST", &[]);
     }
     // complete-request
     let (id, _) = create_ok(&h).await;
@@ -211,15 +165,8 @@ async fn every_error_code() {
         &[],
     );
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", "no-such-id"),
-                ("activationCode", "123456"),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", "no-such-id"), ("activationCode", "123456"), ("clientAgent", AGENT)])
+            .await,
         404,
         "UNKNOWN_REQUEST",
         &[],
@@ -227,29 +174,13 @@ async fn every_error_code() {
     let code = code(&h, &id).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &id),
-                ("activationCode", wrong),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &id), ("activationCode", wrong), ("clientAgent", AGENT)]).await,
         400,
         "WRONG_CODE",
         &[&code, wrong],
     );
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &id),
-                ("activationCode", &code),
-                ("clientAgent", "other/2.0"),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &id), ("activationCode", &code), ("clientAgent", "other/2.0")]).await,
         400,
         "CLIENT_AGENT_MISMATCH",
         &[&code],
@@ -269,27 +200,12 @@ async fn every_error_code() {
         "INVALID_REQUEST",
         &[&code],
     );
-    let (status, done) = complete(
-        &h,
-        &[
-            ("activationRequestId", &id),
-            ("activationCode", &code),
-            ("clientAgent", AGENT),
-        ],
-    )
-    .await;
+    let (status, done) =
+        complete(&h, &[("activationRequestId", &id), ("activationCode", &code), ("clientAgent", AGENT)]).await;
     assert_eq!(status, 200);
     let token = done["ApiToken"].as_str().expect("token").to_owned();
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &id),
-                ("activationCode", &code),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &id), ("activationCode", &code), ("clientAgent", AGENT)]).await,
         409,
         "CODE_ALREADY_USED",
         &[&code, &token],
@@ -297,15 +213,7 @@ async fn every_error_code() {
     // A code typed before anyone signed in is wrong (no code was issued yet).
     let (fresh, _) = create_ok(&h).await;
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &fresh),
-                ("activationCode", "123456"),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &fresh), ("activationCode", "123456"), ("clientAgent", AGENT)]).await,
         400,
         "WRONG_CODE",
         &[],
@@ -313,86 +221,35 @@ async fn every_error_code() {
     // Expired through the control API.
     let (expiring, _) = create_ok(&h).await;
     let code2 = self::code(&h, &expiring).await;
-    assert_eq!(
-        h.control(
-            Method::POST,
-            &format!("/_emulator/activations/{expiring}/expire"),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(h.control(Method::POST, &format!("/_emulator/activations/{expiring}/expire"), None).await.0, 200);
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &expiring),
-                ("activationCode", &code2),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &expiring), ("activationCode", &code2), ("clientAgent", AGENT)]).await,
         410,
         "EXPIRED",
         &[&code2],
     );
-    assert_eq!(
-        h.control(
-            Method::GET,
-            &format!("/_emulator/activations/{expiring}"),
-            None
-        )
-        .await
-        .0,
-        410
-    );
-    assert_eq!(
-        h.control(Method::GET, "/_emulator/activations/nope", None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(h.control(Method::GET, &format!("/_emulator/activations/{expiring}"), None).await.0, 410);
+    assert_eq!(h.control(Method::GET, "/_emulator/activations/nope", None).await.0, 404);
     // API token errors.
     for token in [None, Some("not-a-token")] {
-        let mut req = h
-            .http
-            .get(format!("{}/api/project/active", h.base))
-            .header("Accept", "application/json");
+        let mut req = h.http.get(format!("{}/api/project/active", h.base)).header("Accept", "application/json");
         if let Some(t) = token {
             req = req.header("api-token", t);
         }
         let r = req.send().await.expect("sent");
         let status = r.status().as_u16();
-        assert_error(
-            (status, r.json().await.expect("json")),
-            401,
-            "INVALID_API_TOKEN",
-            &[token.unwrap_or("-")],
-        );
+        assert_error((status, r.json().await.expect("json")), 401, "INVALID_API_TOKEN", &[token.unwrap_or("-")]);
     }
 }
 
 #[tokio::test]
 async fn requests_expire_after_the_activation_ttl() {
-    let h = start_with(EmulatorConfig {
-        activation_ttl: Duration::from_millis(300),
-        ..Default::default()
-    })
-    .await;
+    let h = start_with(EmulatorConfig { activation_ttl: Duration::from_millis(300), ..Default::default() }).await;
     let (id, _) = create_ok(&h).await;
     let code = code(&h, &id).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_error(
-        complete(
-            &h,
-            &[
-                ("activationRequestId", &id),
-                ("activationCode", &code),
-                ("clientAgent", AGENT),
-            ],
-        )
-        .await,
+        complete(&h, &[("activationRequestId", &id), ("activationCode", &code), ("clientAgent", AGENT)]).await,
         410,
         "EXPIRED",
         &[&code],
@@ -401,17 +258,11 @@ async fn requests_expire_after_the_activation_ttl() {
 
 /// Sends a raw HTTP/1.1 request (reqwest always adds `Accept: */*`); returns the status.
 async fn raw_status(h: &Harness, request: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(h.emulator.addr())
-        .await
-        .expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(h.emulator.addr()).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
     (status, response)
 }
 
@@ -419,11 +270,8 @@ async fn raw_status(h: &Harness, request: &str) -> (u16, String) {
 async fn json_must_be_acceptable() {
     let h = start().await;
     let host = h.emulator.addr();
-    let (status, response) = raw_status(
-        &h,
-        &format!("GET /api/project/active HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
-    )
-    .await;
+    let (status, response) =
+        raw_status(&h, &format!("GET /api/project/active HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")).await;
     assert_eq!(status, 406, "no Accept header");
     assert!(response.contains("NOT_ACCEPTABLE"));
     let body = r#"{"ClientAgent":"x"}"#;
@@ -445,10 +293,7 @@ async fn json_must_be_acceptable() {
         .await
         .expect("sent");
     assert_eq!(r.status(), 406);
-    assert_eq!(
-        r.json::<Value>().await.expect("json")["ErrorCode"],
-        "NOT_ACCEPTABLE"
-    );
+    assert_eq!(r.json::<Value>().await.expect("json")["ErrorCode"], "NOT_ACCEPTABLE");
     let (status, _) = raw_status(&h, &format!("GET /api/device-activation/complete-request?activationRequestId=x HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nConnection: close\r\n\r\n")).await;
     assert_eq!(status, 406);
 }

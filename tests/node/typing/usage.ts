@@ -67,6 +67,40 @@ export async function signIn(): Promise<void> {
   console.log(again.status, fromObject.user, data.session_token, data.status_url, data.logout_url, data.user, data.status, secret);
 }
 
+export async function monitorMany(client: activeconnect.Client, stored: string[], session: activeconnect.Session): Promise<void> {
+  const shard: activeconnect.MonitorShard = { index: activeconnect.shardOf('token', 4), count: 4 };
+  const options: activeconnect.MonitorOptions = { intervalMs: 5_000, maxInFlight: 100, unreachableAfterMs: 60_000, shard };
+  const monitor: activeconnect.Monitor = new activeconnect.Monitor(client, options);
+  new activeconnect.Monitor(client).close();
+  for (const json of stored) monitor.add(json);
+  const added: boolean = monitor.add(session) || monitor.add(session.toJSON());
+  const removed: boolean = monitor.remove('token');
+  const watched: boolean = monitor.has('token');
+  const size: number = monitor.size;
+  const isClosed: boolean = monitor.closed;
+  const eventsOptions: activeconnect.MonitorEventsOptions = { signal: AbortSignal.timeout(60_000) };
+  const events: activeconnect.MonitorEvents = monitor.events(eventsOptions);
+  for await (const event of events) {
+    const e: activeconnect.MonitorEvent = event;
+    const token: string = e.sessionToken;
+    const user: string = e.user;
+    if (e.type === 'changed') {
+      const change: activeconnect.MonitorChange = e;
+      console.log(token, user, change.previous, change.status);
+    } else {
+      const lost: activeconnect.MonitorUnreachable = e;
+      const code: string = lost.error.code;
+      const status: number | undefined = lost.error.status;
+      console.log(lost.error.message, code, status);
+    }
+  }
+  for await (const event of monitor.events()) if (event.type === 'changed' && event.status === 'closed') break;
+  const next: IteratorResult<activeconnect.MonitorEvent, undefined> = await events.next();
+  await events.return();
+  monitor.close();
+  console.log(added, removed, watched, size, isClosed, next);
+}
+
 export async function activate(): Promise<unknown> {
   const options: projectinsight.ClientOptions = { baseUrl: 'http://127.0.0.1:8790/api', timeoutMs: 10_000 };
   const pi: projectinsight.Client = new projectinsight.Client(options);
@@ -102,6 +136,13 @@ export async function activate(): Promise<unknown> {
   return posted;
 }
 
+export function sealAndOpen(client: activeconnect.Client, session: activeconnect.Session, key: Uint8Array): activeconnect.Session {
+  const sealed: string = session.seal(key);
+  const insecure = new projectinsight.Client({ baseUrl: 'http://10.0.0.2/api', allowInsecureHttp: true });
+  void insecure;
+  return client.unseal(sealed, key);
+}
+
 export function drawCodes(url: string): string {
   const svg: string = qr.svg(url);
   const terminal: string = qr.terminal(url);
@@ -114,3 +155,7 @@ new activeconnect.Client();
 void new projectinsight.Client({ baseUrl: 'x' }).completeDeviceActivation('id', 'code', { clientAgent: 'a' }).then((d) => d.token);
 // @ts-expect-error: methods are a fixed set
 void new activeconnect.Client({ applicationId: 'a', applicationSecret: 's' }).authenticateUser('u', { methods: ['retina'] });
+// @ts-expect-error: a Monitor needs a client
+new activeconnect.Monitor();
+// @ts-expect-error: a shard has an index and a count
+new activeconnect.Monitor(new activeconnect.Client({ applicationId: 'a', applicationSecret: 's' }), { shard: { index: 1 } });

@@ -27,10 +27,7 @@ pub fn sign(client_id: &str, secret: &str, nonce: u64, url: &str, timestamp: i64
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 /// Percent-encodes one path segment.
@@ -54,23 +51,13 @@ pub async fn start_with(mut config: EmulatorConfig) -> Harness {
     }
     let emulator = Emulator::start(config).await.expect("emulator starts");
     let (app, secret) = emulator.apps()[0].clone();
-    Harness {
-        base: emulator.base_url(),
-        emulator,
-        http: http_client(),
-        app,
-        secret,
-    }
+    Harness { base: emulator.base_url(), emulator, http: http_client(), app, secret }
 }
 
 /// A reqwest client that does not follow redirects (reqwest needs a TLS provider even for http).
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("client")
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().expect("client")
 }
 
 /// Starts a default (manual) emulator.
@@ -105,8 +92,7 @@ impl Harness {
     /// Sends an application-signed request to `path` (relative to the base URL).
     pub async fn signed(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         let url = format!("{}{path}", self.base);
-        self.signed_as(method, &url, body, &self.app, &self.secret)
-            .await
+        self.signed_as(method, &url, body, &self.app, &self.secret).await
     }
 
     /// Application-signed GET, parsed as JSON, expecting `status`.
@@ -130,13 +116,7 @@ impl Harness {
     /// Adds users through the management API.
     pub async fn add_users(&self, users: &[&str]) -> Value {
         let path = format!("/management/add_users/{}", self.app);
-        let r = self
-            .signed(
-                Method::POST,
-                &path,
-                Some(serde_json::json!({ "users": users })),
-            )
-            .await;
+        let r = self.signed(Method::POST, &path, Some(serde_json::json!({ "users": users }))).await;
         assert_eq!(r.status(), 201);
         r.json().await.expect("json")
     }
@@ -156,14 +136,8 @@ impl Harness {
 
     /// Starts authentication; returns the HTTP status and the body.
     pub async fn authenticate(&self, user: &str, query: &str) -> (u16, Value) {
-        let path = format!(
-            "/authentication/authenticate_user/{}/{}{query}",
-            self.app,
-            seg(user)
-        );
-        let r = self
-            .signed(Method::POST, &path, Some(serde_json::json!({})))
-            .await;
+        let path = format!("/authentication/authenticate_user/{}/{}{query}", self.app, seg(user));
+        let r = self.signed(Method::POST, &path, Some(serde_json::json!({}))).await;
         let status = r.status().as_u16();
         (status, r.json().await.expect("json"))
     }
@@ -184,9 +158,7 @@ impl Harness {
 
     /// Polls the session's status (session-signed); returns the raw JSON.
     pub async fn status_json(&self, s: &Session) -> Value {
-        let r = self
-            .signed_as(Method::GET, &s.status_url, None, &s.token, &s.secret)
-            .await;
+        let r = self.signed_as(Method::GET, &s.status_url, None, &s.token, &s.secret).await;
         assert_eq!(r.status(), 200);
         r.json().await.expect("json")
     }
@@ -194,20 +166,12 @@ impl Harness {
     /// Polls the session's status (nested shape) and returns `session_status`.
     pub async fn status(&self, s: &Session) -> String {
         let v = self.status_json(s).await;
-        v["authentication_status"]["session_status"]
-            .as_str()
-            .expect("nested status")
-            .to_owned()
+        v["authentication_status"]["session_status"].as_str().expect("nested status").to_owned()
     }
 
     /// Applies a control action; returns status and body.
     pub async fn act(&self, token: &str, action: &str) -> (u16, Value) {
-        self.control(
-            Method::POST,
-            &format!("/_emulator/sessions/{token}/{action}"),
-            None,
-        )
-        .await
+        self.control(Method::POST, &format!("/_emulator/sessions/{token}/{action}"), None).await
     }
 }
 
