@@ -7,10 +7,12 @@ random token kept in its own lookup table, never the user's name.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import DateTime, ForeignKey, String, Text, create_engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 
@@ -69,10 +71,22 @@ class Post(Base):
 
 
 def make_sessionmaker(database_url: str) -> sessionmaker:
-    """Creates the tables if needed and returns a session factory."""
+    """Creates the tables if needed and returns a session factory.
+
+    Several gunicorn workers start at once and each creates the tables; when two race
+    for the same table the loser's CREATE fails, so try again (the tables exist by then).
+    A worker that failed to boot would make gunicorn stop the whole server.
+    """
     connect_args = {"check_same_thread": False, "timeout": 30} if database_url.startswith("sqlite") else {}
     engine = create_engine(database_url, connect_args=connect_args, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+    for attempt in range(10):
+        try:
+            Base.metadata.create_all(engine)
+            break
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.1 * (attempt + 1))
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from conftest import Emulator
 
@@ -65,8 +66,16 @@ def request_sign_in(computer: Page, app: str, name: str) -> None:
 
 
 def on_phone(phone: Page, action: str) -> None:
-    phone.reload()
-    phone.get_by_test_id(action).first.click()
+    """Presses a button on the phone page. The page reloads itself when what it shows
+    changes (a new request, a new status), so wait for the button rather than reload, and
+    try again when a click lands in the middle of such a reload."""
+    for attempt in range(3):
+        try:
+            phone.get_by_test_id(action).first.click(timeout=10_000)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
 
 
 def cookie_payload(computer: Page) -> dict:
@@ -96,9 +105,9 @@ def test_sign_up_register_sign_in_walk_away_and_sign_out(flask_app, emulator: Em
     expect(computer.get_by_test_id("waiting-status")).to_be_visible()
     shot(computer, "waiting-for-the-phone")
     assert set(cookie_payload(computer)) <= {"sid", "_flashes"}, "only a session id in the cookie"
-    phone.reload()
+    expect(phone.get_by_test_id("approve").first).to_be_visible(timeout=10_000)
     shot(phone, "phone-shows-the-request")
-    phone.get_by_test_id("approve").first.click()
+    on_phone(phone, "approve")
     expect(computer.get_by_test_id("home-title")).to_have_text(f"Hi, {name}!", timeout=10_000)
     shot(computer, "signed-in")
 
