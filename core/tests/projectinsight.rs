@@ -100,8 +100,10 @@ async fn a_bad_token_is_unauthorized() {
 async fn a_token_that_cannot_be_a_header_fails_at_once() {
     let env = Env::start().await;
     let started = std::time::Instant::now();
-    let err = env.pi().with_api_token("line\nbreak").get("project/active").await.unwrap_err();
-    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+    for token in ["line\nbreak", "", "  "] {
+        let err = env.pi().with_api_token(token).get("project/active").await.unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT", "{token:?}: {err}");
+    }
     assert!(started.elapsed() < std::time::Duration::from_millis(100), "not retried: {:?}", started.elapsed());
     assert_eq!(env.requests("/").await, 0);
 }

@@ -113,6 +113,15 @@ describe('projectinsight', () => {
     assert.equal(error.reason, undefined);
   });
 
+  it('an empty API token is INVALID_ARGUMENT and sends nothing', async () => {
+    const before = (await ctx.control.requests('/api/')).length;
+    for (const token of ['', '   ']) {
+      const error = await rejection(pi.withApiToken(token).get('project/active'));
+      assert.equal(error.code, 'INVALID_ARGUMENT');
+    }
+    assert.equal((await ctx.control.requests('/api/')).length, before);
+  });
+
   it('bad arguments are INVALID_ARGUMENT before any request', async () => {
     const before = (await ctx.control.requests('/api/')).length;
     const cases = [

@@ -216,6 +216,9 @@ struct ApiToken(Secret);
 
 impl Authorize for ApiToken {
     fn authorize(&self, _url: &Url, headers: &mut HeaderMap) -> Result<()> {
+        if self.0.expose_secret().trim().is_empty() {
+            return Err(Error::invalid("the API token is empty"));
+        }
         let mut value = HeaderValue::from_str(self.0.expose_secret())
             .map_err(|_| Error::invalid("the API token contains characters not allowed in a header"))?;
         value.set_sensitive(true);
