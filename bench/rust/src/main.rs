@@ -38,13 +38,6 @@ struct Cli {
     emulator: Option<PathBuf>,
 }
 
-fn emulator_binary(given: Option<PathBuf>) -> PathBuf {
-    given
-        .or_else(|| std::env::var_os("DEVICEAUTH_EMULATOR").map(PathBuf::from))
-        .or_else(|| Some(std::env::current_exe().ok()?.parent()?.join("deviceauth-emulator")))
-        .unwrap_or_else(|| PathBuf::from("target/release/deviceauth-emulator"))
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -131,7 +124,7 @@ fn main() {
 }
 
 async fn run(cli: Cli) {
-    let binary = emulator_binary(cli.emulator.clone());
+    let binary = deviceauth_emulator::EmulatorProcess::locate(cli.emulator.clone());
     let emulator = deviceauth_emulator::EmulatorProcess::spawn(
         &binary,
         &["--approve-after", "200", "--app", &format!("{APP_ID}:{APP_SECRET}")],

@@ -2,7 +2,7 @@
 //! test, the benchmarks): its CPU and memory are then its own.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A running `deviceauth-emulator` process; dropping it kills the process.
@@ -32,6 +32,20 @@ impl EmulatorProcess {
         // Keep reading so that the emulator never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Ok(EmulatorProcess { child, url })
+    }
+
+    /// Where the emulator binary is: `given`, else `$DEVICEAUTH_EMULATOR`, else the
+    /// `deviceauth-emulator` beside the running program (cargo builds them into one
+    /// folder), else `target/release/deviceauth-emulator`.
+    pub fn locate(given: Option<PathBuf>) -> PathBuf {
+        if let Some(path) = given.or_else(|| std::env::var_os("DEVICEAUTH_EMULATOR").map(PathBuf::from)) {
+            return path;
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join("deviceauth-emulator")))
+            .filter(|beside| beside.exists())
+            .unwrap_or_else(|| PathBuf::from("target/release/deviceauth-emulator"))
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.

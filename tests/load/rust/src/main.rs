@@ -145,18 +145,6 @@ fn proc_cpu_seconds(pid: u32) -> f64 {
     ticks / hz
 }
 
-fn emulator_binary(given: Option<PathBuf>) -> PathBuf {
-    if let Some(path) = given.or_else(|| std::env::var_os("DEVICEAUTH_EMULATOR").map(PathBuf::from)) {
-        return path;
-    }
-    if let Some(beside) = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("deviceauth-emulator")))
-        && beside.exists()
-    {
-        return beside;
-    }
-    PathBuf::from("target/release/deviceauth-emulator")
-}
-
 /// `GET /_emulator/stats`: (requests_total, uptime_seconds).
 async fn stats(http: &reqwest::Client, base: &str) -> (u64, f64) {
     let value = control(http, reqwest::Method::GET, &format!("{base}/_emulator/stats")).await.1;
@@ -195,7 +183,7 @@ struct ShardSummary {
 // ---------------------------------------------------------------- the run
 
 async fn run(args: RunArgs) -> i32 {
-    let binary = emulator_binary(args.emulator.clone());
+    let binary = deviceauth_emulator::EmulatorProcess::locate(args.emulator.clone());
     let emulator = deviceauth_emulator::EmulatorProcess::spawn(
         &binary,
         &["--approve-after", "1000", "--app", &format!("{APP_ID}:{APP_SECRET}")],
