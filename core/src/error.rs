@@ -72,13 +72,17 @@ pub enum Error {
     /// The request could not be delivered (connection refused, reset, TLS, DNS, ...).
     #[error("transport error: {0}")]
     Transport(String),
+    /// A defect of this library (a panic) caught at a boundary. The client and its
+    /// sessions stay usable: the next call sends its request normally.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
     /// The stable code of this error, shared with the Python and Node packages.
     ///
     /// One of `INVALID_ARGUMENT`, `NOT_FOUND`, `UNAUTHORIZED`, `NOT_STARTED`, `REFUSED`,
-    /// `HTTP`, `PROTOCOL`, `TIMEOUT`, `ABORTED`, `TRANSPORT`. A refused device activation
+    /// `HTTP`, `PROTOCOL`, `TIMEOUT`, `ABORTED`, `TRANSPORT`, `INTERNAL`. A refused device activation
     /// has the code of its [`ActivationRejection`] (`NOT_FOUND` or `UNAUTHORIZED`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -93,6 +97,7 @@ impl Error {
             Error::Timeout(_) => "TIMEOUT",
             Error::Aborted => "ABORTED",
             Error::Transport(_) => "TRANSPORT",
+            Error::Internal(_) => "INTERNAL",
         }
     }
 

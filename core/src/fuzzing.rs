@@ -1,12 +1,14 @@
 //! Entry points for fuzzing and property tests: each runs parsers or builders of this
 //! crate on arbitrary input. They must never panic; where a property can be checked, an
-//! `Err` describes the input that broke it. Not part of the stable API.
+//! `Err` describes the input that broke it. Not part of the stable API: compiled only
+//! with the cargo feature `fuzzing` (the `deviceauth-fuzz` crate and the property tests
+//! enable it).
 
 use reqwest::header::{DATE, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::activeconnect::client::validate_user;
 use crate::activeconnect::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
-use crate::activeconnect::{Client, Status};
+use crate::activeconnect::{Client, SessionData, Status};
 use crate::projectinsight::types::{CompleteWire, PendingWire};
 use crate::transport::Reply;
 
@@ -22,7 +24,7 @@ fn client() -> Result<&'static Client, String> {
 }
 
 fn reply(status: u16, body: &[u8], headers: HeaderMap) -> Reply {
-    Reply { status, headers, body: bytes::Bytes::copy_from_slice(body) }
+    Reply { status, headers, body: bytes::Bytes::copy_from_slice(body), scrub: Default::default() }
 }
 
 /// Every Activeconnect response parser, and the error built from an error answer.
@@ -32,10 +34,10 @@ pub fn activeconnect_replies(body: &[u8]) {
         let status = envelope.into_inner();
         let _ = status.session_status.map(|s| Status::from_wire(&s).is_ended());
     }
-    let _ = ok.json::<Outcome>("fuzz").map(Outcome::check);
-    let _ = ok.json::<AddUsersReply>("fuzz").map(|r| r.outcome.check());
-    let _ = ok.json::<LinkReply>("fuzz").map(|r| r.outcome.check());
-    let _ = ok.json::<HasDeviceReply>("fuzz").map(|r| r.outcome.check());
+    let _ = ok.json::<Outcome>("fuzz").map(|o| o.check(&ok));
+    let _ = ok.json::<AddUsersReply>("fuzz").map(|r| r.outcome.check(&ok));
+    let _ = ok.json::<LinkReply>("fuzz").map(|r| r.outcome.check(&ok));
+    let _ = ok.json::<HasDeviceReply>("fuzz").map(|r| r.outcome.check(&ok));
     let _ = reply(401, body, HeaderMap::new()).status_error().to_string();
 }
 
@@ -87,4 +89,34 @@ pub fn unseal(text: &str) -> Result<(), String> {
         Ok(_) => Err(format!("{text:?} opened as a sealed session")),
         Err(_) => Ok(()),
     }
+}
+
+/// Stored session JSON: parsing never panics, an error never quotes the session secret,
+/// and what parses survives a round trip.
+pub fn session_json(text: &str) -> Result<(), String> {
+    match SessionData::from_json(text) {
+        Ok(data) => match SessionData::from_json(&data.to_json()) {
+            Ok(back) if back == data => Ok(()),
+            other => Err(format!("round trip of {text:?} gave {other:?}")),
+        },
+        Err(error) if text.contains("hunter2-") && error.to_string().contains("hunter2-") => {
+            Err(format!("the error quotes the secret: {error}"))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+/// Service text quoted in an error: never a control character, never longer than the
+/// bound, never the secret the request carried.
+pub fn quoted_text(text: &str) -> Result<(), String> {
+    let mut scrub = crate::text::Scrub::default();
+    scrub.add("hunter2-secret");
+    let quoted = scrub.quote(text);
+    if quoted.chars().any(char::is_control) || quoted.chars().count() > crate::text::MAX_QUOTED_CHARS + 1 {
+        return Err(format!("{text:?} quoted as {quoted:?}"));
+    }
+    if quoted.to_ascii_lowercase().contains("hunter2-secret") {
+        return Err(format!("{text:?} kept the secret: {quoted:?}"));
+    }
+    Ok(())
 }

@@ -30,13 +30,17 @@
 
 pub mod activeconnect;
 mod error;
-#[doc(hidden)]
+pub mod ffi;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod limits;
 pub mod projectinsight;
 pub mod qr;
 mod secret;
+mod text;
 mod transport;
 
 pub use error::{ActivationRejection, Error, Result};
+pub use limits::MAX_DURATION;
 pub use secret::Secret;
-pub use transport::RetryPolicy;
+pub use transport::{DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, RetryPolicy};

@@ -165,7 +165,7 @@ async fn ended_or_foreign_sessions_are_not_added_and_the_stream_ends_with_the_mo
     let session = env.signed_in_attempt("ada").await;
     env.act(&session, "deny").await;
     session.refresh().await.unwrap();
-    let (monitor, mut events) = Monitor::start(&env.client(), options()).unwrap();
+    let (monitor, events) = Monitor::start(&env.client(), options()).unwrap();
     assert!(!monitor.add(session.data()), "an ended session is not watched");
     let other = Shard::new(1 - Shard::of(&session.data().session_token, 2), 2).unwrap();
     let (foreign, _) = Monitor::start(&env.client(), MonitorOptions { shard: Some(other), ..options() }).unwrap();

@@ -61,4 +61,15 @@ proptest! {
         prop_assert_eq!(fuzzing::unseal(&text), Ok(()));
         prop_assert_eq!(fuzzing::unseal(&format!("das1.{body}")), Ok(()));
     }
+
+    #[test]
+    fn stored_sessions_and_quoted_text_never_panic_or_leak(
+        text in "\\PC{0,200}",
+        json in "\\{(\"(user|session_token|session_secret|status_url|logout_url|status)\":(\"[ -~]{0,20}\"|5|null|\\[\\]),?){0,6}\\}",
+    ) {
+        prop_assert_eq!(fuzzing::session_json(&text), Ok(()));
+        prop_assert_eq!(fuzzing::session_json(&json), Ok(()));
+        prop_assert_eq!(fuzzing::quoted_text(&text), Ok(()));
+        prop_assert_eq!(fuzzing::quoted_text(&format!("{text} hunter2-SECRET {text}")), Ok(()));
+    }
 }

@@ -58,7 +58,7 @@ async fn debug_and_errors_hold_no_secret() {
     assert_eq!(err.reason(), Some("CODE_ALREADY_USED"));
     texts.push(format!("{err:?} {err}"));
     // The monitor, its events (an unreachable session carries its error), sealing.
-    let (monitor, mut events) = deviceauth::activeconnect::Monitor::start(
+    let (monitor, events) = deviceauth::activeconnect::Monitor::start(
         &client,
         deviceauth::activeconnect::MonitorOptions {
             interval: std::time::Duration::from_millis(50),

@@ -62,6 +62,19 @@ pub fn all() -> Vec<Target> {
             run: |input| fuzzing::unseal(&text(input)),
         },
         Target {
+            name: "session-json",
+            seeds: &[
+                br#"{"user":"u","session_token":"t","session_secret":"hunter2-secret","status_url":"http://127.0.0.1/s","logout_url":"http://127.0.0.1/l","status":"active"}"#,
+                br#"{"user":"u","session_token":5}"#,
+            ],
+            run: |input| fuzzing::session_json(&text(input)),
+        },
+        Target {
+            name: "quoted-text",
+            seeds: &[b"echo hunter2-secret \x1b[31m\r\n", b"HUNTER2-SECRET hunter2%2Dsecret", b"\xe2\x80\xae rtl"],
+            run: |input| fuzzing::quoted_text(&text(input)),
+        },
+        Target {
             name: "emulator-auth-header",
             seeds: &[b"hmac ABCD:9223372036854775807:P7/K50V7bn2CVNBe/dKGFQ==", b"hmac a:b:c:1:x", b"HMAC id:1:sig"],
             run: |input| {

@@ -1,18 +1,20 @@
 //! The application-side client: management calls and starting sign-ins.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method as HttpMethod;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::session::wire_status;
 use super::signing::{Clock, NonceSource, Signer};
 use super::single_flight::StatusFlights;
 use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
 use super::{AuthenticateOptions, Session, SessionData, Status};
-use crate::transport::{Replay, Reply, Request, Transport, TransportConfig};
+use crate::transport::{
+    HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
+};
 use crate::{Error, Result, Secret};
 
 /// The production service.
@@ -44,7 +46,7 @@ pub struct ClientBuilder {
     application_id: String,
     application_secret: Secret,
     base_url: Option<String>,
-    transport: TransportConfig,
+    http: HttpOptions,
     clock: Option<Arc<dyn Clock>>,
     nonces: Option<Arc<dyn NonceSource>>,
 }
@@ -57,31 +59,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Time limit of one HTTP request (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.timeout = timeout;
-        self
-    }
-
-    /// How idempotent calls are retried (see [`crate::RetryPolicy`]).
-    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.transport.retry = policy;
-        self
-    }
-
-    /// The `User-Agent` header (default `deviceauth/<version>`).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.transport.user_agent = user_agent.into();
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback (default: only `https://`,
-    /// and `http://` to `127.0.0.0/8`, `::1` and `localhost`). Credentials and tokens then
-    /// cross the network unencrypted: for test networks only.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.transport.allow_insecure_http = allow;
-        self
-    }
+    http_builder_methods!();
 
     /// The clock signatures are timestamped with (for tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -119,8 +97,7 @@ impl ClientBuilder {
             self.nonces.unwrap_or_else(|| Arc::new(super::signing::RandomNonces)),
         );
         let base_url = parse_base_url(&base_url)?;
-        let transport = Transport::new(&self.transport)?;
-        transport.check_url(&base_url)?;
+        let transport = Transport::new(&self.http, &base_url)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 base_url,
@@ -167,7 +144,7 @@ impl Client {
             application_id: application_id.into(),
             application_secret: application_secret.into(),
             base_url: None,
-            transport: TransportConfig::default(),
+            http: HttpOptions::default(),
             clock: None,
             nonces: None,
         }
@@ -190,7 +167,7 @@ impl Client {
         let url = self.management_url("add_users", None)?;
         let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
         let parsed: AddUsersReply = success(&reply)?.json("add_users")?;
-        parsed.outcome.check()?;
+        parsed.outcome.check(&reply)?;
         parsed.users.ok_or_else(|| Error::protocol("add_users: the answer has no `users`"))
     }
 
@@ -204,7 +181,7 @@ impl Client {
         let body = users_body(users)?;
         let url = self.management_url("delete_users", None)?;
         let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
-        success(&reply)?.json::<Outcome>("delete_users")?.check()
+        success(&reply)?.json::<Outcome>("delete_users")?.check(&reply)
     }
 
     /// The link that registers the user's phone; open it on the phone (e-mail, SMS, QR
@@ -222,7 +199,7 @@ impl Client {
         let url = self.management_url("has_registered_mobile_device", Some(user))?;
         let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: HasDeviceReply = success(&reply)?.json("has_registered_mobile_device")?;
-        parsed.outcome.check()?;
+        parsed.outcome.check(&reply)?;
         parsed
             .device_registered
             .ok_or_else(|| Error::protocol("has_registered_mobile_device: the answer has no `device_registered`"))
@@ -253,7 +230,7 @@ impl Client {
         }
         let url = self.management_url("send_registration_sms", Some(user))?;
         let reply = self.send(HttpMethod::POST, url, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await?;
-        success(&reply)?.json::<Outcome>("send_registration_sms")?.check()
+        success(&reply)?.json::<Outcome>("send_registration_sms")?.check(&reply)
     }
 
     /// Pushes a sign-in request to the user's phone. Never retried once the request may
@@ -266,32 +243,57 @@ impl Client {
         let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
         let status = success(&reply)?.json::<AuthEnvelope>("authenticate_user")?.into_inner();
         if status.authenticated != Some(true) {
-            return Err(Error::NotStarted { reason: status.reason.unwrap_or_else(|| "UNKNOWN".into()) });
+            return Err(Error::NotStarted {
+                reason: status.reason.map_or_else(|| "UNKNOWN".into(), |r| reply.quote(&r)),
+            });
         }
         let missing = |field: &str| Error::protocol(format!("authenticate_user: the answer has no `{field}`"));
         let absolute = |field: &str, value: Option<String>| -> Result<Url> {
             let value = value.ok_or_else(|| missing(field))?;
-            self.inner
+            let url = self
+                .inner
                 .base_url
                 .join(&value)
-                .map_err(|_| Error::protocol(format!("authenticate_user: `{field}` is not a URL")))
+                .map_err(|_| Error::protocol(format!("authenticate_user: `{field}` is not a URL")))?;
+            if !self.inner.transport.allows(&url) {
+                return Err(Error::protocol(format!(
+                    "authenticate_user: `{field}` points at {}, outside the base URL's origin and the allowed origins",
+                    origin_text(&url)
+                )));
+            }
+            Ok(url)
         };
         let data = SessionData {
             user: user.to_owned(),
             status_url: absolute("status_url", status.status_url)?,
             logout_url: absolute("logout_url", status.logout_url)?,
-            session_token: status.session_token.filter(|t| !t.is_empty()).ok_or_else(|| missing("session_token"))?,
+            session_token: session_token(status.session_token)?,
             session_secret: Secret::from(
                 status.session_secret.filter(|s| !s.is_empty()).ok_or_else(|| missing("session_secret"))?,
             ),
-            status: status.session_status.as_deref().map_or(Status::Pending, Status::from_wire),
+            status: status.session_status.as_deref().map_or(Status::Pending, |raw| wire_status(&reply, raw)),
         };
         Ok(Session::new(self.clone(), data))
     }
 
     /// A [`Session`] from stored [`SessionData`] (for example, in the next web request).
+    /// URLs outside the allowed origins are refused when the session sends a request;
+    /// [`Client::try_resume`] refuses them at once.
     pub fn resume(&self, data: SessionData) -> Session {
         Session::new(self.clone(), data)
+    }
+
+    /// [`Client::resume`], refusing (`INVALID_ARGUMENT`) data whose `status_url` or
+    /// `logout_url` is outside the base URL's origin and the allowed origins, or breaks
+    /// the HTTPS policy.
+    pub fn try_resume(&self, data: SessionData) -> Result<Session> {
+        for (field, url) in [("status_url", &data.status_url), ("logout_url", &data.logout_url)] {
+            self.inner.transport.check_url(url).map_err(|e| match e {
+                Error::InvalidArgument(message) => Error::invalid(format!("{field}: {message}")),
+                other => other,
+            })?;
+        }
+        Ok(self.resume(data))
     }
 
     /// Status polls in flight, shared by concurrent callers of the same session.
@@ -302,20 +304,22 @@ impl Client {
     /// Sends a request signed with the session's credentials (used by [`Session`]).
     pub(crate) async fn send_as_session(&self, method: HttpMethod, url: Url, data: &SessionData) -> Result<Reply> {
         let key = self.inner.signer.key(&data.session_token, &data.session_secret);
-        let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe };
+        // The application secret too: a hostile server may know and echo it.
+        let secrets = vec![self.inner.application_secret.expose_secret()];
+        let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
         self.inner.transport.send(request).await
     }
 
     async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
         let inner = &self.inner;
         let key = inner.signer.key(&inner.application_id, &inner.application_secret);
-        inner.transport.send(Request { method, url, json, auth: Some(&key), replay }).await
+        inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await
     }
 
     async fn link(&self, url: Url, what: &str) -> Result<String> {
         let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: LinkReply = success(&reply)?.json(what)?;
-        parsed.outcome.check()?;
+        parsed.outcome.check(&reply)?;
         parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))
     }
 
@@ -348,17 +352,16 @@ fn success(reply: &Reply) -> Result<&Reply> {
     if reply.is_success() { Ok(reply) } else { Err(reply.status_error()) }
 }
 
-fn parse_base_url(text: &str) -> Result<Url> {
-    let text = text.trim();
-    let with_scheme = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
-    let url = Url::parse(&with_scheme).map_err(|e| Error::invalid(format!("base_url {text:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(Error::invalid(format!("base_url {text:?} must be an http:// or https:// URL")));
+/// The session token of an `authenticate_user` answer: it names the session in signed
+/// headers, so it must be a short run of visible ASCII without `:`.
+fn session_token(token: Option<String>) -> Result<String> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::protocol("authenticate_user: the answer has no `session_token`"))?;
+    if token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(Error::protocol("authenticate_user: the answer's `session_token` is not a token"));
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid("base_url must not have a query or fragment"));
-    }
-    Ok(url)
+    Ok(token)
 }
 
 /// A user id the service can receive as one path segment.

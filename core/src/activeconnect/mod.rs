@@ -15,17 +15,21 @@
 pub(crate) mod client;
 mod monitor;
 mod options;
+mod poll;
 mod seal;
 mod session;
+mod session_data;
 pub mod signing;
 mod single_flight;
 mod status;
-mod wait;
 pub(crate) mod wire;
 
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
 pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
-pub use options::{AuthenticateOptions, WaitOptions};
+/// Monitor stores (memory, SQLite, Postgres, Redis): see [`store::SessionStore`].
+pub use monitor::store;
+pub use options::{AuthenticateOptions, WaitOptions, WatchOptions};
 pub use seal::SEAL_KEY_BYTES;
-pub use session::{Session, SessionData, StatusStream};
+pub use session::{Session, StatusStream};
+pub use session_data::SessionData;
 pub use status::{Method, Status};

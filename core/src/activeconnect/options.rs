@@ -1,8 +1,10 @@
-//! Options for starting a sign-in and for waiting on it.
+//! Options for starting a sign-in, waiting on it and watching it. Each `Default` is the
+//! one place its defaults live; each `validate()` is what every binding relies on.
 
 use std::time::Duration;
 
 use super::Method;
+use crate::limits::check_positive;
 use crate::{Error, Result};
 
 /// How to start a sign-in with [`super::Client::authenticate_user`].
@@ -15,6 +17,11 @@ pub struct AuthenticateOptions {
 }
 
 impl AuthenticateOptions {
+    /// Refuses `duration_seconds` of zero (`INVALID_ARGUMENT`).
+    pub fn validate(&self) -> Result<()> {
+        self.query().map(drop)
+    }
+
     /// The query string the service expects: `methods=a,b&duration_seconds=N`, commas
     /// unescaped as the official client sends them; `None` when there is nothing to send.
     pub(crate) fn query(&self) -> Result<Option<String>> {
@@ -54,14 +61,32 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.interval.is_zero() {
-            return Err(Error::invalid("wait interval must be greater than zero"));
-        }
-        if self.deadline.is_zero() {
-            return Err(Error::invalid("wait deadline must be greater than zero"));
-        }
-        Ok(())
+    /// Refuses a zero interval or deadline and any above [`crate::MAX_DURATION`]
+    /// (`INVALID_ARGUMENT` naming the field).
+    pub fn validate(&self) -> Result<()> {
+        check_positive("wait interval", self.interval)?;
+        check_positive("wait deadline", self.deadline)
+    }
+}
+
+/// How [`super::Session::watch_with`] polls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// Time between two status polls.
+    pub interval: Duration,
+}
+
+impl Default for WatchOptions {
+    /// Poll every 5 seconds.
+    fn default() -> Self {
+        WatchOptions { interval: Duration::from_secs(5) }
+    }
+}
+
+impl WatchOptions {
+    /// Refuses a zero interval and one above [`crate::MAX_DURATION`].
+    pub fn validate(&self) -> Result<()> {
+        check_positive("watch interval", self.interval)
     }
 }
 
@@ -85,5 +110,14 @@ mod tests {
         assert_eq!(options.query().unwrap_err().code(), "INVALID_ARGUMENT");
         let wait = WaitOptions { interval: Duration::ZERO, ..Default::default() };
         assert_eq!(wait.validate().unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(WatchOptions { interval: Duration::ZERO }.validate().unwrap_err().code(), "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn durations_beyond_a_year_are_refused() {
+        let wait = WaitOptions { deadline: Duration::from_secs(u64::MAX), ..Default::default() };
+        assert!(wait.validate().unwrap_err().to_string().contains("wait deadline"));
+        assert!(WatchOptions { interval: Duration::from_secs(1 << 60) }.validate().is_err());
+        assert!(WaitOptions::default().validate().is_ok() && WatchOptions::default().validate().is_ok());
     }
 }

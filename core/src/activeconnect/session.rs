@@ -8,34 +8,14 @@ use std::time::Duration;
 use futures_util::stream::{self, BoxStream, Fuse, FusedStream};
 use futures_util::{Stream, StreamExt};
 use reqwest::Method as HttpMethod;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
-use url::Url;
 
-use super::wait::{Next, PollSchedule};
+use super::poll::{PollState, Report, Rules, Step, Until, decide};
 use super::wire::{AuthEnvelope, Outcome};
-use super::{Client, Status, WaitOptions};
-use crate::{Error, Result, Secret};
-
-/// Everything needed to resume a session later, e.g. in the next web request.
-///
-/// It serializes with the session secret in plain text: store it server side (a
-/// database, a server-side session store), never in a cookie or a log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SessionData {
-    /// The user id the session belongs to.
-    pub user: String,
-    /// Identifies the session; signs status and logout calls together with the secret.
-    pub session_token: String,
-    /// The session's signing secret.
-    pub session_secret: Secret,
-    /// Where the session's status is polled.
-    pub status_url: Url,
-    /// Where the session is ended.
-    pub logout_url: Url,
-    /// The last status seen.
-    pub status: Status,
-}
+use super::{Client, SessionData, Status, WaitOptions, WatchOptions};
+use crate::limits::later;
+use crate::transport::Reply;
+use crate::{Error, Result};
 
 /// A sign-in session of one user. Cheap to clone: clones share state, so a status seen
 /// through one is seen through all.
@@ -72,6 +52,12 @@ impl Session {
         self.lock().user.clone()
     }
 
+    /// The session's token (not a secret: it names the session, e.g. in the emulator's
+    /// control API or a Monitor event).
+    pub fn session_token(&self) -> String {
+        self.lock().session_token.clone()
+    }
+
     /// The session's state, to store and [`Client::resume`] later.
     pub fn data(&self) -> SessionData {
         self.lock().clone()
@@ -98,30 +84,24 @@ impl Session {
     /// deadline; other errors end the wait. Dropping the future stops the polling.
     pub async fn wait(&self, options: &WaitOptions) -> Result<Status> {
         options.validate()?;
-        let schedule = PollSchedule::new(options);
         let started = Instant::now();
-        let mut last_error = None;
+        let deadline = later(started, options.deadline);
+        let rules = Rules {
+            until: Until::Settled,
+            interval: options.interval,
+            deadline: Some((deadline, options.deadline)),
+            tolerate: None,
+        };
+        let mut state = PollState::new(self.status());
         loop {
-            let remaining = schedule.remaining(started.elapsed());
-            let status = match tokio::time::timeout(remaining.max(Duration::from_millis(1)), self.refresh()).await {
-                Ok(Ok(status)) => status,
-                Ok(Err(error)) if error.is_transient() => {
-                    last_error = Some(error);
-                    self.status()
-                }
-                Ok(Err(error)) => return Err(error),
-                Err(_) => self.status(),
+            let outcome = match tokio::time::timeout_at(deadline, self.refresh()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Timeout("the last status poll did not finish before the deadline".into())),
             };
-            match schedule.after_poll(status.is_in_progress(), started.elapsed()) {
-                Next::Finish => return Ok(status),
-                Next::Sleep(delay) => tokio::time::sleep(delay).await,
-                Next::GiveUp => {
-                    let why = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
-                    return Err(Error::Timeout(format!(
-                        "the session was still {status} after {} ms{why}",
-                        options.deadline.as_millis()
-                    )));
-                }
+            match decide(&rules, &mut state, outcome, Instant::now()) {
+                Step::Again { at, .. } => tokio::time::sleep_until(at).await,
+                Step::Stop(Some(Report::Failed(error))) => return Err(error),
+                Step::Stop(_) => return Ok(state.last),
             }
         }
     }
@@ -132,38 +112,35 @@ impl Session {
     /// is yielded as an error; the stream goes on after transient failures and ends after
     /// others. Dropping the stream stops the polling.
     pub fn watch(&self, interval: Duration) -> StatusStream {
-        struct Watch {
-            session: Session,
-            last: Status,
-            first: bool,
-            done: bool,
-        }
-        if interval.is_zero() {
-            let error = Error::invalid("watch interval must be greater than zero");
+        self.watch_with(&WatchOptions { interval })
+    }
+
+    /// [`Session::watch`] with its options (an invalid one is the stream's only item).
+    pub fn watch_with(&self, options: &WatchOptions) -> StatusStream {
+        if let Err(error) = options.validate() {
             return StatusStream(stream::once(async move { Err(error) }).boxed().fuse());
         }
-        let start = Watch { session: self.clone(), last: self.status(), first: true, done: false };
+        let rules = Rules { until: Until::Ended, interval: options.interval, deadline: None, tolerate: None };
+        let start = (self.clone(), PollState::new(self.status()), Some(Instant::now()));
         StatusStream(
-            stream::unfold(start, move |mut watch| async move {
-                loop {
-                    if watch.done || watch.last.is_ended() {
+            stream::unfold(start, move |(session, mut state, mut next)| async move {
+                while let Some(at) = next {
+                    if state.last.is_ended() {
                         return None;
                     }
-                    if !std::mem::take(&mut watch.first) {
-                        tokio::time::sleep(interval).await;
-                    }
-                    match watch.session.refresh().await {
-                        Ok(status) if status == watch.last => continue,
-                        Ok(status) => {
-                            watch.last = status.clone();
-                            return Some((Ok(status), watch));
-                        }
-                        Err(error) => {
-                            watch.done = !error.is_transient();
-                            return Some((Err(error), watch));
-                        }
+                    tokio::time::sleep_until(at).await;
+                    let (report, then) = match decide(&rules, &mut state, session.refresh().await, Instant::now()) {
+                        Step::Again { at, report } => (report, Some(at)),
+                        Step::Stop(report) => (report, None),
+                    };
+                    next = then;
+                    match report {
+                        Some(Report::Changed { status, .. }) => return Some((Ok(status), (session, state, next))),
+                        Some(Report::Failed(error)) => return Some((Err(error), (session, state, next))),
+                        None => {}
                     }
                 }
+                None
             })
             .boxed()
             .fuse(),
@@ -203,7 +180,15 @@ async fn fetch_status(client: Client, data: SessionData) -> Result<Status> {
     let body = reply.json::<AuthEnvelope>("session status")?.into_inner();
     let raw =
         body.session_status.ok_or_else(|| Error::protocol("session status: the answer has no `session_status`"))?;
-    Ok(Status::from_wire(&raw))
+    Ok(wire_status(&reply, &raw))
+}
+
+/// A status from the service; one this library does not know is kept, made safe to show.
+pub(crate) fn wire_status(reply: &Reply, raw: &str) -> Status {
+    match Status::from_wire(raw) {
+        Status::Unknown(_) => Status::Unknown(reply.quote(raw)),
+        known => known,
+    }
 }
 
 /// The stream returned by [`Session::watch`]. Fused: once it has ended it keeps

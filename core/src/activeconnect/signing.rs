@@ -8,6 +8,13 @@
 //! `Authentication: hmac <client_id>:<nonce>:<signature>` plus timestamp and version
 //! headers. Time and nonces come from a [`Clock`] and a [`NonceSource`], which tests may
 //! replace.
+//!
+//! Why this module is public: [`Clock`] and [`NonceSource`] are the types of
+//! [`super::ClientBuilder::clock`] and [`super::ClientBuilder::nonce_source`], so a user
+//! who pins time in their own tests needs them; and [`signature`] / [`signed_uri`] are
+//! what a user needs to call an Activeconnect endpoint this crate does not wrap, or to
+//! verify signatures in their own test double (the emulator and the benchmark's bare
+//! reqwest floor use them that way). Everything else about signing is private.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -115,7 +122,7 @@ impl Signer {
         let local = i64::try_from(self.clock.unix_seconds()).unwrap_or(i64::MAX);
         let skew = server_unix.saturating_sub(local);
         let current = self.offset.load(Ordering::Relaxed);
-        if (skew - current).abs() <= SKEW_TOLERANCE_SECONDS {
+        if skew.saturating_sub(current).unsigned_abs() <= SKEW_TOLERANCE_SECONDS.unsigned_abs() {
             return false;
         }
         self.offset.store(skew, Ordering::Relaxed);
@@ -146,6 +153,10 @@ impl Authorize for SigningKey<'_> {
         headers.insert(HeaderName::from_static("x-sonikpass-authentication-timestamp"), HeaderValue::from(timestamp));
         headers.insert(HeaderName::from_static("x-sonikpass-authentication-version"), HeaderValue::from_static("1"));
         Ok(())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![self.secret.expose_secret()]
     }
 
     fn learn_server_time(&self, server_unix: i64) -> bool {

@@ -1,5 +1,8 @@
 //! Single flight for status polls: concurrent polls of one session (through clones, or
 //! through separately resumed [`super::Session`]s of one web worker) share one request.
+//! A panic inside a poll is caught and becomes [`crate::Error::Internal`] for its
+//! callers, and a poll whose callers all went away is forgotten: whatever happens to one
+//! poll, the next caller sends a request of its own.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -32,22 +35,35 @@ impl StatusFlights {
             match flights.get(session_token) {
                 Some(flight) => flight.clone(),
                 None => {
-                    let flight = start().boxed().shared();
+                    let flight = crate::ffi::guard(start()).boxed().shared();
                     flights.insert(session_token.to_owned(), flight.clone());
                     flight
                 }
             }
         };
-        let result = flight.clone().await;
-        let mut flights = self.lock();
-        if flights.get(session_token).is_some_and(|current| current.ptr_eq(&flight)) {
-            flights.remove(session_token);
-        }
-        result
+        // Removes the entry when this caller is done, even if it is cancelled.
+        let _done = Landing { flights: self, session_token, flight: flight.clone() };
+        flight.await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
         // Every critical section is a single map operation: a poisoned map is still whole.
         self.flights.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Forgets a finished (or abandoned) flight, unless a newer one replaced it.
+struct Landing<'a> {
+    flights: &'a StatusFlights,
+    session_token: &'a str,
+    flight: Flight,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock();
+        if flights.get(self.session_token).is_some_and(|current| current.ptr_eq(&self.flight)) {
+            flights.remove(self.session_token);
+        }
     }
 }

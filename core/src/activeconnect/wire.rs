@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::AddedUsers;
+use crate::transport::Reply;
 use crate::{Error, Result};
 
 /// The `status`/`reason` pair of management answers.
@@ -16,10 +17,13 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    /// `Err(Refused)` when the service said `"status": false`.
-    pub fn check(self) -> Result<()> {
+    /// `Err(Refused)` when the service said `"status": false` in `reply`; the reason is
+    /// quoted as [`Reply::quote`] makes it safe.
+    pub fn check(self, reply: &Reply) -> Result<()> {
         match self.status {
-            Some(false) => Err(Error::Refused { reason: self.reason.unwrap_or_else(|| "no reason given".into()) }),
+            Some(false) => Err(Error::Refused {
+                reason: self.reason.map_or_else(|| "no reason given".into(), |r| reply.quote(&r)),
+            }),
             _ => Ok(()),
         }
     }
@@ -106,8 +110,10 @@ mod tests {
 
     #[test]
     fn status_false_is_refused_with_the_reason() {
+        let reply =
+            Reply { status: 200, headers: Default::default(), body: Default::default(), scrub: Default::default() };
         let outcome: Outcome = serde_json::from_str(r#"{"status":false,"reason":"TOO_MANY"}"#).unwrap();
-        let err = outcome.check().unwrap_err();
+        let err = outcome.check(&reply).unwrap_err();
         assert_eq!((err.code(), err.reason()), ("REFUSED", Some("TOO_MANY")));
     }
 }

@@ -1,7 +1,6 @@
 //! The Project Insight client and its API-token-carrying sibling.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method as HttpMethod;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -9,59 +8,29 @@ use serde::Deserialize;
 use url::Url;
 
 use super::types::{CompleteWire, DeviceActivation, DeviceInfo, PendingActivation, PendingWire};
-use crate::transport::{Authorize, Replay, Reply, Request, Transport, TransportConfig};
+use crate::transport::{
+    Authorize, HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, parse_base_url,
+};
 use crate::{ActivationRejection, Error, Result, Secret};
 
 /// Configures a [`Client`]; made by [`Client::builder`].
 #[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
-    transport: TransportConfig,
+    http: HttpOptions,
 }
 
 impl ClientBuilder {
-    /// Time limit of one HTTP request (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.timeout = timeout;
-        self
-    }
-
-    /// How idempotent calls are retried (see [`crate::RetryPolicy`]).
-    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.transport.retry = policy;
-        self
-    }
-
-    /// The `User-Agent` header (default `deviceauth/<version>`).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.transport.user_agent = user_agent.into();
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback (default: only `https://`,
-    /// and `http://` to `127.0.0.0/8`, `::1` and `localhost`). Credentials and tokens then
-    /// cross the network unencrypted: for test networks only.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.transport.allow_insecure_http = allow;
-        self
-    }
+    http_builder_methods!();
 
     /// Checks the settings and builds the client. No request is sent.
     pub fn build(self) -> Result<Client> {
-        let text = self.base_url.trim();
-        let mut base = Url::parse(text).map_err(|e| Error::invalid(format!("base_url {text:?} is not a URL: {e}")))?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(Error::invalid(format!("base_url {text:?} must be an http:// or https:// URL")));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(Error::invalid("base_url must not have a query or fragment"));
-        }
+        let mut base = parse_base_url(&self.base_url)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let transport = Transport::new(&self.transport)?;
-        transport.check_url(&base)?;
+        let transport = Transport::new(&self.http, &base)?;
         Ok(Client { inner: Arc::new(Inner { base, transport }) })
     }
 }
@@ -92,7 +61,7 @@ impl Client {
 
     /// Starts configuring a client for the API at `base_url`.
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder { base_url: base_url.into(), transport: TransportConfig::default() }
+        ClientBuilder { base_url: base_url.into(), http: HttpOptions::default() }
     }
 
     /// The API base URL (always ending in `/`).
@@ -105,7 +74,15 @@ impl Client {
         device.validate()?;
         let url = self.endpoint("device-activation/create-request")?;
         let body = serde_json::to_vec(device).map_err(|e| Error::invalid(e.to_string()))?;
-        let reply = self.send(HttpMethod::POST, url, Some(body), None, Replay::OnlyIfUnsent).await?;
+        let request = Request {
+            method: HttpMethod::POST,
+            url,
+            json: Some(body),
+            auth: None,
+            replay: Replay::OnlyIfUnsent,
+            secrets: vec![],
+        };
+        let reply = self.send(request).await?;
         success(&reply)?.json::<PendingWire>("create-request")?.into_pending()
     }
 
@@ -141,7 +118,9 @@ impl Client {
                 query.append_pair("timeoutMinutes", &minutes.to_string());
             }
         }
-        let reply = self.send(HttpMethod::GET, url, None, None, Replay::Safe).await?;
+        let request =
+            Request { method: HttpMethod::GET, url, json: None, auth: None, replay: Replay::Safe, secrets: vec![code] };
+        let reply = self.send(request).await?;
         success(&reply)?.json::<CompleteWire>("complete-request")?.into_activation()
     }
 
@@ -163,15 +142,8 @@ impl Client {
         Ok(url)
     }
 
-    async fn send(
-        &self,
-        method: HttpMethod,
-        url: Url,
-        json: Option<Vec<u8>>,
-        auth: Option<&dyn Authorize>,
-        replay: Replay,
-    ) -> Result<Reply> {
-        self.inner.transport.send(Request { method, url, json, auth, replay }).await
+    async fn send(&self, request: Request<'_>) -> Result<Reply> {
+        self.inner.transport.send(request).await
     }
 }
 
@@ -185,28 +157,58 @@ pub struct ApiClient {
 impl ApiClient {
     /// `GET {base}/{path}` and the parsed JSON answer. Retried like every idempotent call.
     pub async fn get(&self, path: &str) -> Result<serde_json::Value> {
-        self.call(HttpMethod::GET, path, None, Replay::Safe).await
+        self.call(HttpMethod::GET, path, None, Replay::Safe).await?.json(path)
     }
 
     /// `POST {base}/{path}` with a JSON body, and the parsed JSON answer. Not retried
     /// once the request may have been sent.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-        self.call(HttpMethod::POST, path, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await
+        let body = body.to_string().into_bytes();
+        self.call(HttpMethod::POST, path, Some(body), Replay::OnlyIfUnsent).await?.json(path)
     }
 
-    async fn call(
-        &self,
-        method: HttpMethod,
-        path: &str,
-        json: Option<Vec<u8>>,
-        replay: Replay,
-    ) -> Result<serde_json::Value> {
+    /// Like [`ApiClient::get`], but the answer as JSON text (checked to be JSON; an
+    /// empty answer is `null`), for a binding that parses it itself.
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        self.call(HttpMethod::GET, path, None, Replay::Safe).await?.text(path)
+    }
+
+    /// Like [`ApiClient::post`], with the body given as JSON text (`INVALID_ARGUMENT`
+    /// when it is not JSON) and the answer as JSON text.
+    pub async fn post_text(&self, path: &str, body_json_text: &str) -> Result<String> {
+        serde_json::from_str::<serde::de::IgnoredAny>(body_json_text)
+            .map_err(|e| Error::invalid(format!("the body is not JSON (line {}, column {})", e.line(), e.column())))?;
+        let body = body_json_text.as_bytes().to_vec();
+        self.call(HttpMethod::POST, path, Some(body), Replay::OnlyIfUnsent).await?.text(path)
+    }
+
+    async fn call(&self, method: HttpMethod, path: &str, json: Option<Vec<u8>>, replay: Replay) -> Result<Answer> {
         let url = self.client.endpoint(path)?;
-        let reply = self.client.send(method, url, json, Some(&self.token), replay).await?;
-        if reply.body.iter().all(u8::is_ascii_whitespace) && reply.is_success() {
-            return Ok(serde_json::Value::Null);
+        let request = Request { method, url, json, auth: Some(&self.token), replay, secrets: vec![] };
+        let reply = self.client.send(request).await?;
+        success(&reply)?;
+        Ok(Answer(reply))
+    }
+}
+
+/// A 2xx answer of the API.
+struct Answer(Reply);
+
+impl Answer {
+    fn is_empty(&self) -> bool {
+        self.0.body.iter().all(u8::is_ascii_whitespace)
+    }
+
+    fn json(self, path: &str) -> Result<serde_json::Value> {
+        if self.is_empty() { Ok(serde_json::Value::Null) } else { self.0.json(path) }
+    }
+
+    fn text(self, path: &str) -> Result<String> {
+        if self.is_empty() {
+            return Ok("null".to_owned());
         }
-        success(&reply)?.json(path)
+        self.0.json::<serde::de::IgnoredAny>(path)?;
+        String::from_utf8(self.0.body.to_vec()).map_err(|_| Error::protocol(format!("{path}: the answer is not UTF-8")))
     }
 }
 
@@ -224,6 +226,10 @@ impl Authorize for ApiToken {
         value.set_sensitive(true);
         headers.insert(HeaderName::from_static("api-token"), value);
         Ok(())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![self.0.expose_secret()]
     }
 }
 

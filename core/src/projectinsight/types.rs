@@ -56,7 +56,9 @@ impl DeviceInfo {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Refuses an empty `client_agent`, empty optional fields (leave them out instead),
+    /// and an `ip_address` that is not an IP address (`INVALID_ARGUMENT`).
+    pub fn validate(&self) -> Result<()> {
         if self.client_agent.trim().is_empty() {
             return Err(Error::invalid("client_agent must not be empty"));
         }

@@ -1,20 +1,27 @@
 //! The HTTP transport both services share: one pooled client per service client,
 //! per-request time-outs, bounded response bodies, and the retry policy.
 
+mod failure;
+mod options;
 mod reply;
 mod retry;
 
+pub(crate) use failure::origin_text;
+use failure::{CERTIFICATE_REFUSED, classify, describe, is_loopback, redirect_error};
+pub use options::DEFAULT_TIMEOUT;
+pub(crate) use options::{CaSource, HttpOptions, http_builder_methods, parse_base_url};
 pub(crate) use reply::Reply;
 pub use retry::RetryPolicy;
 
-use std::error::Error as _;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::time::Instant;
-use url::Url;
+use url::{Origin, Url};
 
+use crate::limits::later;
+use crate::text::Scrub;
 use crate::{Error, Result};
 
 /// The largest response body read into memory; anything longer is refused.
@@ -36,6 +43,9 @@ pub(crate) trait Authorize: Send + Sync {
     /// Adds the credential headers for a request to `url`.
     fn authorize(&self, url: &Url, headers: &mut HeaderMap) -> Result<()>;
 
+    /// The secrets these credentials are made from, to scrub from the service's text.
+    fn secrets(&self) -> Vec<&str>;
+
     /// Told the server's clock (Unix seconds, from `Date`) after a refusal; `true` when
     /// the credentials now sign with a corrected time and the request is worth one more try.
     fn learn_server_time(&self, _server_unix: i64) -> bool {
@@ -50,36 +60,21 @@ pub(crate) struct Request<'a> {
     pub json: Option<Vec<u8>>,
     pub auth: Option<&'a dyn Authorize>,
     pub replay: Replay,
+    /// Secrets the URL or body carries besides the credentials (an activation code).
+    pub secrets: Vec<&'a str>,
 }
 
-/// Settings shared by both service clients' builders.
-#[derive(Clone, Debug)]
-pub(crate) struct TransportConfig {
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    pub user_agent: String,
-    /// Plain `http://` to hosts other than loopback.
-    pub allow_insecure_http: bool,
-}
-
-impl Default for TransportConfig {
-    fn default() -> Self {
-        TransportConfig {
-            timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            user_agent: concat!("deviceauth/", env!("CARGO_PKG_VERSION")).to_owned(),
-            allow_insecure_http: false,
-        }
-    }
-}
-
-/// A pooled HTTP client plus the policy for using it.
-#[derive(Clone, Debug)]
+/// A pooled HTTP client plus the policy for using it. The pool is built at the first
+/// request (building one loads the system's root certificates), and built again in a
+/// process forked from the one that built it (connections are never shared across fork).
+#[derive(Debug)]
 pub(crate) struct Transport {
-    http: reqwest::Client,
-    timeout: Duration,
-    retry: RetryPolicy,
-    allow_insecure_http: bool,
+    /// The pooled client and the id of the process it was built in.
+    http: Mutex<Option<(u32, reqwest::Client)>>,
+    certificates: Vec<reqwest::Certificate>,
+    options: HttpOptions,
+    /// The base URL's origin first, then the allowed ones.
+    origins: Vec<Origin>,
 }
 
 /// How one attempt ended when no HTTP response came back.
@@ -91,8 +86,8 @@ struct Failure {
 /// How far a failed attempt got, which decides whether it may be sent again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reach {
-    /// The request could not be made (bad credentials for a header, deadline passed):
-    /// sending it again cannot help.
+    /// The request could not be made (bad credentials for a header, deadline passed, a
+    /// redirect): sending it again cannot help.
     NotMade,
     /// The connection was never made: the request provably never left.
     NotSent,
@@ -101,34 +96,42 @@ enum Reach {
 }
 
 impl Transport {
-    /// Builds the pooled client (rustls with the `ring` provider, proxies from the
-    /// environment).
-    pub fn new(config: &TransportConfig) -> Result<Self> {
-        if config.timeout.is_zero() {
-            return Err(Error::invalid("timeout must be greater than zero"));
+    /// Checks `options` against `base` and builds the pooled client (rustls with the
+    /// `ring` provider, proxies from the environment, redirects never followed).
+    pub fn new(options: &HttpOptions, base: &Url) -> Result<Self> {
+        options.validate()?;
+        let mut origins = vec![base.origin()];
+        for text in &options.allowed_origins {
+            let url = parse_base_url(text).map_err(|e| match e {
+                Error::InvalidArgument(m) => {
+                    Error::invalid(format!("allowed_origins: {}", m.replacen("base_url ", "", 1)))
+                }
+                other => other,
+            })?;
+            if base.scheme() == "https" && url.scheme() != "https" {
+                return Err(Error::invalid(format!(
+                    "allowed_origins: {} is plain http:// but the base URL is https://",
+                    origin_text(&url)
+                )));
+            }
+            origins.push(url.origin());
         }
-        config.retry.validate()?;
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::Transport(describe(&e)))?;
-        Ok(Transport {
-            http,
-            timeout: config.timeout,
-            retry: config.retry,
-            allow_insecure_http: config.allow_insecure_http,
-        })
+        let certificates = options.certificates()?;
+        let transport = Transport { http: Mutex::new(None), certificates, options: options.clone(), origins };
+        for origin in &transport.origins {
+            if let Ok(url) = Url::parse(&origin.ascii_serialization()) {
+                transport.check_scheme(&url)?;
+            }
+        }
+        Ok(transport)
     }
 
     /// The HTTPS policy: `https://` always; `http://` only to a loopback address
     /// (`127.0.0.0/8`, `::1`, `localhost`) unless insecure HTTP was allowed.
-    pub fn check_url(&self, url: &Url) -> Result<()> {
+    fn check_scheme(&self, url: &Url) -> Result<()> {
         match url.scheme() {
             "https" => Ok(()),
-            "http" if self.allow_insecure_http || is_loopback(url) => Ok(()),
+            "http" if self.options.allow_insecure_http || is_loopback(url) => Ok(()),
             "http" => Err(Error::invalid(format!(
                 "refusing plain http:// to {}: use https://, or allow insecure HTTP explicitly",
                 url.host_str().unwrap_or("?")
@@ -137,17 +140,58 @@ impl Transport {
         }
     }
 
+    /// Whether credentials may go to `url`: its origin is the base URL's or an allowed
+    /// one, and its scheme passes the HTTPS policy.
+    pub fn allows(&self, url: &Url) -> bool {
+        self.origins.contains(&url.origin()) && self.check_scheme(url).is_ok()
+    }
+
+    /// `Err(InvalidArgument)` unless [`Transport::allows`] `url`.
+    pub fn check_url(&self, url: &Url) -> Result<()> {
+        self.check_scheme(url)?;
+        if !self.origins.contains(&url.origin()) {
+            return Err(Error::invalid(format!(
+                "refusing to send credentials to {}: not the base URL's origin {} nor an allowed origin",
+                origin_text(url),
+                self.origins.first().map(Origin::ascii_serialization).unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The pooled client, built first when there is none yet or this process is a fork
+    /// of the one that built it.
+    fn client(&self) -> Result<reqwest::Client> {
+        let mut http = self.http.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let pid = std::process::id();
+        match &*http {
+            Some((built_in, client)) if *built_in == pid => Ok(client.clone()),
+            _ => {
+                let client = build_client(&self.options, &self.certificates)?;
+                *http = Some((pid, client.clone()));
+                Ok(client)
+            }
+        }
+    }
+
     /// Sends `request`, retrying as its [`Replay`] allows, inside the policy's deadline.
     /// Any HTTP response (error statuses included) is returned as a [`Reply`]; only
     /// failures to get one are errors.
     pub async fn send(&self, request: Request<'_>) -> Result<Reply> {
         self.check_url(&request.url)?;
-        let deadline = Instant::now() + self.retry.deadline;
+        let mut scrub = Scrub::default();
+        request
+            .secrets
+            .iter()
+            .chain(request.auth.map(|a| a.secrets()).unwrap_or_default().iter())
+            .for_each(|s| scrub.add(s));
+        let retry = self.options.retry;
+        let deadline = later(Instant::now(), retry.deadline);
         let mut attempt = 1;
         let mut resigned = false;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let outcome = self.attempt(&request, self.timeout.min(remaining)).await;
+            let outcome = self.attempt(&request, self.options.timeout.min(remaining), &scrub).await;
             // A signature refused for its timestamp was not acted on: sign again, once,
             // with the server's time (even for calls that are never retried otherwise).
             if let (Ok(reply), Some(auth), false) = (&outcome, request.auth, resigned)
@@ -164,8 +208,8 @@ impl Transport {
                 Err(Failure { reach: Reach::MaybeArrived, .. }) if request.replay == Replay::Safe => None,
                 _ => return outcome.map_err(|f| f.error),
             };
-            let delay = retry_after.unwrap_or_else(|| self.retry.backoff(attempt));
-            if attempt >= self.retry.max_attempts || Instant::now() + delay >= deadline {
+            let delay = retry_after.unwrap_or_else(|| retry.backoff(attempt));
+            if attempt >= retry.max_attempts || later(Instant::now(), delay) >= deadline {
                 return outcome.map_err(|f| f.error);
             }
             log::warn!(
@@ -184,7 +228,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, request: &Request<'_>, timeout: Duration) -> Result<Reply, Failure> {
+    async fn attempt(&self, request: &Request<'_>, timeout: Duration, scrub: &Scrub) -> Result<Reply, Failure> {
         let fail = |error| Failure { error, reach: Reach::NotMade };
         if timeout.is_zero() {
             return Err(fail(Error::Timeout("the retry deadline has passed".into())));
@@ -194,15 +238,16 @@ impl Transport {
         if let Some(auth) = request.auth {
             auth.authorize(&request.url, &mut headers).map_err(fail)?;
         }
-        let mut builder = self.http.request(request.method.clone(), request.url.clone());
+        let mut builder = self.client().map_err(fail)?.request(request.method.clone(), request.url.clone());
         if let Some(body) = &request.json {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             builder = builder.body(body.clone());
         }
         let started = Instant::now();
         let response = builder.headers(headers).timeout(timeout).send().await;
+        let origin = origin_text(&request.url);
         let response = response.map_err(|e| {
-            let error = classify(&e, timeout);
+            let error = classify(&e, timeout, &origin);
             // A certificate the client refuses is refused again on every try.
             let reach = match &error {
                 Error::Transport(message) if message.starts_with(CERTIFICATE_REFUSED) => Reach::NotMade,
@@ -211,8 +256,14 @@ impl Transport {
             };
             Failure { error, reach }
         })?;
-        let reply =
-            Reply::read(response, timeout).await.map_err(|error| Failure { error, reach: Reach::MaybeArrived })?;
+        if response.status().is_redirection() {
+            return Err(fail(redirect_error(&request.url, &response)));
+        }
+        let reply = Reply::read(response, timeout, &origin, scrub.clone()).await.map_err(|error| {
+            // An answer too large is refused again on every try; a cut one may pass.
+            let reach = if matches!(error, Error::Protocol(_)) { Reach::NotMade } else { Reach::MaybeArrived };
+            Failure { error, reach }
+        })?;
         log::debug!(
             "deviceauth: {} {} -> {} in {} ms",
             request.method,
@@ -224,52 +275,16 @@ impl Transport {
     }
 }
 
-/// Turns a reqwest error into ours, with the real cause and never the URL (a query may
-/// hold an activation code).
-pub(crate) fn classify(error: &reqwest::Error, timeout: Duration) -> Error {
-    if error.is_timeout() {
-        Error::Timeout(format!("no answer within {} ms", timeout.as_millis()))
-    } else {
-        Error::Transport(describe(error))
-    }
-}
-
-/// How a transport error caused by the server's certificate begins.
-const CERTIFICATE_REFUSED: &str = "TLS certificate refused";
-
-/// The error and its chain of causes, without the URL reqwest puts in its message.
-fn describe(error: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    let head = if parts.iter().any(|p| p.contains("certificate")) {
-        CERTIFICATE_REFUSED
-    } else if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "the response body could not be read"
-    } else {
-        "the request failed"
-    };
-    if parts.is_empty() { head.to_owned() } else { format!("{head}: {}", parts.join(": ")) }
-}
-
-/// Whether the URL's host is a loopback address.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
-        }
-        None => false,
-    }
+fn build_client(options: &HttpOptions, certificates: &[reqwest::Certificate]) -> Result<reqwest::Client> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(options.user_agent.clone())
+        .connect_timeout(options.timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_merge(certificates.iter().cloned())
+        .build()
+        .map_err(|e| Error::Transport(describe(&e, "the HTTP client")))
 }
 
 fn install_crypto_provider() {
@@ -278,4 +293,39 @@ fn install_crypto_provider() {
         // Another library may have installed a provider already; either one works.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_is_built_at_first_use_and_again_after_fork() {
+        let base = Url::parse("http://127.0.0.1:1").unwrap();
+        let transport = Transport::new(&HttpOptions::default(), &base).unwrap();
+        assert!(transport.http.lock().unwrap().is_none(), "nothing built before the first request");
+        transport.client().unwrap();
+        assert_eq!(transport.http.lock().unwrap().as_ref().map(|h| h.0), Some(std::process::id()));
+        // As if this process were a fork of another: the next request builds a new pool.
+        transport.http.lock().unwrap().as_mut().unwrap().0 = std::process::id().wrapping_add(1);
+        transport.client().unwrap();
+        assert_eq!(transport.http.lock().unwrap().as_ref().map(|h| h.0), Some(std::process::id()));
+    }
+
+    #[test]
+    fn origins_are_the_base_and_the_allowed_ones_only() {
+        let base = Url::parse("https://a.example").unwrap();
+        let options = HttpOptions {
+            allowed_origins: vec!["https://b.example:8443/ignored/path".into()],
+            ..HttpOptions::default()
+        };
+        let transport = Transport::new(&options, &base).unwrap();
+        for ok in ["https://a.example/x", "https://A.EXAMPLE:443/y", "https://b.example:8443/z"] {
+            assert!(transport.allows(&Url::parse(ok).unwrap()), "{ok}");
+        }
+        for bad in ["http://a.example/x", "https://a.example:444/", "https://b.example/", "https://evil.a.example/"] {
+            assert!(!transport.allows(&Url::parse(bad).unwrap()), "{bad}");
+            assert_eq!(transport.check_url(&Url::parse(bad).unwrap()).unwrap_err().code(), "INVALID_ARGUMENT");
+        }
+    }
 }

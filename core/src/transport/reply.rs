@@ -7,35 +7,35 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use super::MAX_RESPONSE_BYTES;
+use crate::text::Scrub;
 use crate::{Error, Result};
 
-/// The longest piece of a service's message quoted in an error.
-const MAX_QUOTED_CHARS: usize = 300;
-
-/// An HTTP response with its whole body.
+/// An HTTP response with its whole body, and the secrets of the request that got it
+/// (scrubbed from any text of it quoted in an error).
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    pub scrub: Scrub,
 }
 
 impl Reply {
     /// Reads the body, refusing one larger than [`MAX_RESPONSE_BYTES`].
-    pub async fn read(mut response: reqwest::Response, timeout: Duration) -> Result<Self> {
+    pub async fn read(mut response: reqwest::Response, timeout: Duration, origin: &str, scrub: Scrub) -> Result<Self> {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
             return Err(too_large());
         }
         let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| super::classify(&e, timeout))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| super::classify(&e, timeout, origin))? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Reply { status, headers, body: body.freeze() })
+        Ok(Reply { status, headers, body: body.freeze(), scrub })
     }
 
     /// Whether the status is 2xx.
@@ -48,7 +48,8 @@ impl Reply {
         matches!(self.status, 429 | 502 | 503 | 504)
     }
 
-    /// The delay the `Retry-After` header asks for, if any.
+    /// The delay the `Retry-After` header asks for, if any, at most
+    /// [`crate::MAX_DURATION`].
     pub fn retry_after(&self) -> Option<Duration> {
         super::retry::retry_after(&self.headers, SystemTime::now())
     }
@@ -79,7 +80,7 @@ impl Reply {
     /// What the service said, for an error: a JSON `Message`/`message`/`reason`/`error`
     /// field when the body has one, else the body text, shortened.
     pub fn message(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
+        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(64 * 1024)]);
         let from_json = serde_json::from_slice::<serde_json::Value>(&self.body).ok().and_then(|v| {
             ["Message", "message", "reason", "error", "ErrorMessage"]
                 .iter()
@@ -95,7 +96,13 @@ impl Reply {
         } else {
             message
         };
-        shorten(&message)
+        self.quote(&message)
+    }
+
+    /// Text the service sent (a reason, a status), scrubbed, escaped and bounded for an
+    /// error message.
+    pub fn quote(&self, text: &str) -> String {
+        self.scrub.quote(text)
     }
 
     /// The error for a non-2xx status, by the generic HTTP meaning of the status.
@@ -111,11 +118,4 @@ impl Reply {
 
 fn too_large() -> Error {
     Error::protocol(format!("response body larger than {MAX_RESPONSE_BYTES} bytes"))
-}
-
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }

@@ -4,7 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::{Error, Result};
+use crate::limits::check_duration;
+use crate::{Error, MAX_DURATION, Result};
 
 /// How idempotent calls are retried: exponential backoff with jitter, honouring
 /// `Retry-After`, inside one overall deadline per call.
@@ -41,14 +42,18 @@ impl RetryPolicy {
         RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Refuses a policy no call could run with: no attempt, a zero deadline, or a
+    /// duration above [`MAX_DURATION`] (`INVALID_ARGUMENT` naming the field).
+    pub fn validate(&self) -> Result<()> {
         if self.max_attempts == 0 {
             return Err(Error::invalid("retry policy: max_attempts must be at least 1"));
         }
         if self.deadline.is_zero() {
             return Err(Error::invalid("retry policy: deadline must be greater than zero"));
         }
-        Ok(())
+        check_duration("retry policy: initial_backoff", self.initial_backoff)?;
+        check_duration("retry policy: max_backoff", self.max_backoff)?;
+        check_duration("retry policy: deadline", self.deadline)
     }
 
     /// The wait before retry number `retry` (1 for the first): half the exponential
@@ -64,12 +69,14 @@ impl RetryPolicy {
 /// The delay a `Retry-After` header asks for: delta-seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Any number of digits: more than a year is a year.
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(MAX_DURATION));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let when = SystemTime::from(when.with_timezone(&chrono::Utc));
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_DURATION))
 }
 
 #[cfg(test)]
@@ -104,6 +111,10 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(10)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
+        for huge in ["10000000000000000000", "99999999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(retry_after(&headers, now), Some(MAX_DURATION), "{huge}");
+        }
     }
 
     #[test]

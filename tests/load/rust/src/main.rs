@@ -297,7 +297,7 @@ async fn run(args: RunArgs) -> i32 {
             child.wait_ready();
         }
     } else {
-        let (monitor, mut events) = Monitor::start(&client, options).expect("monitor");
+        let (monitor, events) = Monitor::start(&client, options).expect("monitor");
         for data in &sessions {
             monitor.add(data.clone());
         }
@@ -715,7 +715,7 @@ async fn monitor_shard(args: ShardArgs) -> i32 {
         shard: Some(shard),
         ..MonitorOptions::default()
     };
-    let (monitor, mut events) = Monitor::start(&client, options).expect("monitor");
+    let (monitor, events) = Monitor::start(&client, options).expect("monitor");
     let watched = sessions.into_iter().filter(|data| monitor.add(data.clone())).count();
     let out = |value: Value| {
         let mut stdout = std::io::stdout().lock();
