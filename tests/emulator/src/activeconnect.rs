@@ -302,6 +302,7 @@ pub(crate) async fn authenticate_user(
         seq: s.next_seq(),
         status: Status::Pending,
         created: Instant::now(),
+        created_at: s.clock.now(),
         activated_at: None,
         duration,
     };

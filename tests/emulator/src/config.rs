@@ -45,7 +45,22 @@ pub struct EmulatorConfig {
     /// Base for the links the emulator hands out (status URLs, registration links,
     /// activation URLs); `None` means `http://<bound address>`.
     pub public_url: Option<String>,
+    /// Serve HTTPS with a leaf certificate (SANs `127.0.0.1`, `::1`, `localhost` and the
+    /// listen address) signed by a CA generated at start; see [`crate::Emulator::ca_pem`].
+    pub tls: bool,
+    /// Time a client has to send a request's head once its first byte arrived (and the
+    /// body once the head arrived, and to finish a TLS handshake); then it is closed.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress and nothing received for this long is closed.
+    pub idle_timeout: Duration,
 }
+
+/// Default of [`EmulatorConfig::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`EmulatorConfig::idle_timeout`].
+/// Longer than the usual client pool idle times (the core's 60 s, reqwest's 90 s), so a
+/// client always drops a pooled connection before the emulator closes it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -58,6 +73,9 @@ impl Default for EmulatorConfig {
             pending_timeout: Duration::from_secs(120),
             activation_ttl: Duration::from_secs(15 * 60),
             public_url: None,
+            tls: false,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }

@@ -217,17 +217,19 @@ pub(crate) async fn clear_requests(State(s): St) -> Response {
 }
 
 /// `GET /_emulator/stats`: requests served outside `/_emulator/` since start, uptime and
-/// the number of sign-in sessions held (any status).
+/// the number of sign-in sessions held (any status) and the TCP connections open now.
 pub(crate) async fn stats(State(s): St) -> Response {
     let requests_total = s.requests_total.load(std::sync::atomic::Ordering::Relaxed);
     let uptime_seconds = s.started.elapsed().as_secs_f64();
     let sessions = s.sessions.lock().len();
+    let connections = s.connections.load(std::sync::atomic::Ordering::Relaxed);
     json(
         StatusCode::OK,
         json!({
             "requests_total": requests_total,
             "uptime_seconds": uptime_seconds,
             "sessions": sessions,
+            "connections": connections,
         }),
     )
 }

@@ -1,5 +1,7 @@
 //! Injected faults: make the next N matching requests fail in a chosen way.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A fault as posted to `POST /_emulator/faults`.
@@ -23,6 +25,10 @@ pub(crate) struct FaultSpec {
     /// Body of the answer.
     #[serde(default)]
     pub body: Option<String>,
+    /// Extra headers of the answer (e.g. `Location` for a redirect); they replace
+    /// headers of the same name.
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
     /// Delay before answering (alone: then serve normally).
     #[serde(default)]
     pub delay_ms: Option<u64>,
@@ -44,6 +50,8 @@ pub(crate) struct Fault {
     pub status: Option<u16>,
     pub retry_after: Option<String>,
     pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
     pub delay_ms: Option<u64>,
     pub drop: bool,
     pub malformed: bool,
@@ -64,7 +72,7 @@ pub(crate) enum Outcome {
     /// Close the connection without a response.
     Drop,
     /// Answer with this instead.
-    Respond { status: u16, retry_after: Option<String>, body: String, json_like: bool },
+    Respond { status: u16, retry_after: Option<String>, body: String, json_like: bool, headers: Vec<(String, String)> },
 }
 
 /// Body of a `malformed` answer: starts like JSON, is not JSON.
@@ -89,6 +97,13 @@ impl Fault {
         {
             return Err("retry_after is not a valid header value".into());
         }
+        for (name, value) in spec.headers.iter().flatten() {
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || axum::http::HeaderValue::from_str(value).is_err()
+            {
+                return Err(format!("headers: {name:?} is not a valid header"));
+            }
+        }
         let responds = spec.status.is_some() || spec.malformed || spec.body.is_some();
         if !(responds || spec.drop || spec.delay_ms.is_some()) {
             return Err("give at least one of status, body, malformed, drop or delay_ms".into());
@@ -96,8 +111,8 @@ impl Fault {
         if spec.drop && responds {
             return Err("drop cannot be combined with status, body or malformed".into());
         }
-        if spec.retry_after.is_some() && !responds {
-            return Err("retry_after needs status (or malformed)".into());
+        if (spec.retry_after.is_some() || spec.headers.is_some()) && !responds {
+            return Err("retry_after and headers need status (or body or malformed)".into());
         }
         let count = spec.count.unwrap_or(1);
         if count == 0 {
@@ -111,6 +126,7 @@ impl Fault {
             status: spec.status,
             retry_after: spec.retry_after,
             body: spec.body,
+            headers: spec.headers,
             delay_ms: spec.delay_ms,
             drop: spec.drop,
             malformed: spec.malformed,
@@ -131,7 +147,8 @@ impl Fault {
                 (None, true) => MALFORMED_BODY.to_owned(),
                 (None, false) => format!("Emulated fault: HTTP {status}"),
             };
-            Outcome::Respond { status, retry_after: self.retry_after.clone(), body, json_like: self.malformed }
+            let headers = self.headers.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+            Outcome::Respond { status, retry_after: self.retry_after.clone(), body, json_like: self.malformed, headers }
         } else {
             Outcome::Serve
         };
@@ -231,6 +248,9 @@ mod tests {
             r#"{"path": "/a", "drop": true, "status": 500}"#,
             r#"{"path": "/a", "status": 500, "count": 0}"#,
             r#"{"path": "/a", "retry_after": "1", "delay_ms": 5}"#,
+            r#"{"path": "/a", "headers": {"Location": "/x"}, "delay_ms": 5}"#,
+            r#"{"path": "/a", "status": 302, "headers": {"Bad Name": "x"}}"#,
+            r#"{"path": "/a", "status": 302, "headers": {"Location": "a\nb"}}"#,
         ] {
             assert!(faults.add(spec(bad)).is_err(), "{bad}");
         }

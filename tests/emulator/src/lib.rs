@@ -18,10 +18,13 @@
 mod activeconnect;
 #[doc(hidden)]
 pub mod checks;
+pub mod cli;
 mod clock;
 mod config;
+mod conn;
 mod control;
 mod faults;
+mod fdlimit;
 mod pages;
 mod process;
 mod projectinsight;
@@ -32,16 +35,19 @@ mod routes;
 mod server;
 mod session;
 mod signature;
+mod signins;
 mod state;
+mod tls;
 mod verify;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 
-pub use config::{Approval, EmulatorConfig, StatusShape};
+pub use config::{Approval, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, EmulatorConfig, StatusShape};
+pub use fdlimit::raise_fd_limit;
 pub use process::EmulatorProcess;
 
 use server::Context;
@@ -52,6 +58,7 @@ pub struct Emulator {
     addr: SocketAddr,
     base_url: String,
     shared: Arc<Shared>,
+    ca_pem: Option<String>,
     task: JoinHandle<()>,
 }
 
@@ -69,14 +76,27 @@ impl Emulator {
     }
 
     async fn launch(config: EmulatorConfig, log: bool) -> std::io::Result<Emulator> {
-        let listener = TcpListener::bind(config.listen).await?;
+        let tls = if config.tls { Some(tls::generate(config.listen.ip())?) } else { None };
+        let listener = listen(config.listen)?;
         let addr = listener.local_addr()?;
-        let base_url = format!("http://{}", reachable(addr));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{}", reachable(addr));
         let public_url = config.public_url.clone().unwrap_or_else(|| base_url.clone());
         let shared = Arc::new(Shared::new(&config, public_url));
-        let ctx = Arc::new(Context { shared: shared.clone(), router: routes::router(shared.clone()), log });
+        let limits = conn::Limits { header: config.header_timeout, idle: config.idle_timeout };
+        let (acceptor, ca_pem) = match tls {
+            Some(tls) => (Some(tls.acceptor), Some(tls.ca_pem)),
+            None => (None, None),
+        };
+        let ctx = Arc::new(Context {
+            shared: shared.clone(),
+            router: routes::router(shared.clone()),
+            log,
+            tls: acceptor,
+            limits,
+        });
         let task = tokio::spawn(server::accept_loop(listener, ctx));
-        Ok(Emulator { addr, base_url, shared, task })
+        Ok(Emulator { addr, base_url, shared, ca_pem, task })
     }
 
     /// The address the server is bound to.
@@ -84,9 +104,15 @@ impl Emulator {
         self.addr
     }
 
-    /// `http://HOST:PORT` without a trailing slash (a wildcard bind shows as loopback).
+    /// `http://HOST:PORT` (`https://` with [`EmulatorConfig::tls`]) without a trailing
+    /// slash (a wildcard bind shows as loopback).
     pub fn base_url(&self) -> String {
         self.base_url.clone()
+    }
+
+    /// PEM of the CA that signed the server certificate (with [`EmulatorConfig::tls`]).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The applications served, as `(application_id, application_secret)`, in creation order.
@@ -105,6 +131,19 @@ impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator").field("addr", &self.addr).finish_non_exhaustive()
     }
+}
+
+/// Connections waiting to be accepted: bursts of thousands of connections must not
+/// overflow the queue (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: u32 = 8192;
+
+/// Binds with a deep accept queue (std/tokio use 128/1024).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// The address a local client should use: a wildcard bind is reached through loopback.

@@ -71,7 +71,7 @@ fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// What the phone page shows, read under the locks and released before rendering.
-struct PhoneView {
+pub(crate) struct PhoneView {
     app: String,
     user: String,
     display_name: Option<String>,
@@ -95,7 +95,7 @@ impl PhoneView {
 }
 
 /// Reads the phone's view; a registered phone marks pending sessions as identifying.
-fn phone_view(s: &Shared, reg: &str) -> Option<PhoneView> {
+pub(crate) fn phone_view(s: &Shared, reg: &str) -> Option<PhoneView> {
     let (app, user, display_name, registered) = {
         let dir = s.directory.lock();
         let (app, user) = dir.registrations.get(reg)?.clone();
@@ -215,14 +215,8 @@ pub(crate) async fn phone_state(State(s): St, Path(reg): Path<String>) -> Respon
 
 /// `POST /_emulator/phone/{registration_token}/register`
 pub(crate) async fn phone_register(State(s): St, Path(reg): Path<String>) -> Response {
-    {
-        let mut dir = s.directory.lock();
-        let Some((app, user)) = dir.registrations.get(&reg).cloned() else {
-            return unknown_link();
-        };
-        if let Some(u) = dir.apps.get_mut(&app).and_then(|a| a.users.get_mut(&user)) {
-            u.device_registered = true;
-        }
+    if crate::signins::register_phone(&s, &reg).is_none() {
+        return unknown_link();
     }
     see_other(&format!("/_emulator/phone/{}", seg(&reg)))
 }

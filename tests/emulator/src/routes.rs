@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::state::Shared;
-use crate::{activeconnect as ac, control, pages, projectinsight as pi};
+use crate::{activeconnect as ac, control, pages, projectinsight as pi, signins};
 
 /// Every route, with the shared state attached.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -33,6 +33,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/apps/{app}/users/{user}/device", post(control::register_device))
         .route("/_emulator/apps/{app}/sessions", get(control::list_sessions))
         .route("/_emulator/apps/{app}/sms", get(control::list_sms))
+        .route("/_emulator/apps/{app}/sign-ins", get(signins::list_sign_ins))
+        .route("/_emulator/register", post(signins::register_from_link))
+        .route("/_emulator/sessions/{token}/status", post(signins::set_status))
         .route("/_emulator/sessions/{token}/{action}", post(control::session_action))
         .route("/_emulator/activations/{id}", get(control::activation_code))
         .route("/_emulator/activations/{id}/expire", post(control::expire_activation))

@@ -104,6 +104,8 @@ pub(crate) struct Session {
     pub seq: u64,
     pub status: Status,
     pub created: Instant,
+    /// When it was created, on the emulator's wall clock (shown by the control API).
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the session became active (its lifetime counts from there).
     pub activated_at: Option<Instant>,
     /// `duration_seconds` of the request.
@@ -216,6 +218,7 @@ mod tests {
             seq: 0,
             status: Status::Pending,
             created: now,
+            created_at: chrono::Utc::now(),
             activated_at: None,
             duration: Duration::from_secs(60),
         }

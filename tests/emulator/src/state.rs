@@ -147,6 +147,8 @@ pub(crate) struct Shared {
     pub requests_total: AtomicU64,
     /// When the emulator started (`GET /_emulator/stats`).
     pub started: std::time::Instant,
+    /// TCP connections open now (`GET /_emulator/stats`).
+    pub connections: AtomicU64,
 }
 
 impl Shared {
@@ -175,6 +177,7 @@ impl Shared {
             requests: Mutex::new(RequestLog::default()),
             requests_total: AtomicU64::new(0),
             started: std::time::Instant::now(),
+            connections: AtomicU64::new(0),
         }
     }
 

@@ -31,4 +31,5 @@ async fn stats_count_requests_outside_the_control_api() {
     assert_eq!(after["requests_total"], 3, "{after}");
     assert_eq!(after["sessions"], 1, "{after}");
     assert!(after["uptime_seconds"].as_f64() >= before["uptime_seconds"].as_f64(), "{after}");
+    assert!(after["connections"].as_u64().is_some_and(|n| n >= 1), "this request's connection counts: {after}");
 }
