@@ -20,9 +20,14 @@ echo "== official client: activeconnect==0.0.10"
 echo "== cargo build --release -p deviceauth-emulator"
 (cd "$root" && cargo build --release -p deviceauth-emulator)
 
-echo "== pip install ./bindings-python (release)"
-(cd "$root" && env -u MATURIN_PEP517_ARGS \
-    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+if [ -n "${DEVICEAUTH_WHEEL:-}" ]; then
+    echo "== pip install $DEVICEAUTH_WHEEL"
+    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$DEVICEAUTH_WHEEL"
+else
+    echo "== pip install ./bindings-python (release)"
+    (cd "$root" && env -u MATURIN_PEP517_ARGS \
+        "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+fi
 
 echo "== bench_calls.py"
 target="${CARGO_TARGET_DIR:-target}"

@@ -1,34 +1,165 @@
-//! Argument and result conversions shared by the classes: durations, counts, JSON.
+//! Argument conversions: `str` without lone surrogates, numbers of any size, durations and
+//! counts (checked by the core's `ffi` helpers), and the HTTP options both clients take.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyModule, PyTuple};
 
-use crate::errors::invalid;
+use crate::errors::{IntoPyResult, invalid};
+use crate::retry::RetryPolicy;
 
-/// Seconds as a `Duration`; `name` must be a finite number greater than zero.
-pub fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if !(value.is_finite() && value > 0.0) {
-        return Err(invalid(format!("{name} must be a number of seconds greater than zero, not {value}")));
+/// A `str` argument. A lone surrogate (`'\ud800'`) has no UTF-8 form: `InvalidArgumentError`,
+/// never a silent replacement that would make two different ids collide.
+pub struct Text(pub String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        obj.extract::<String>().map(Text).map_err(|err| {
+            if err.is_instance_of::<PyUnicodeEncodeError>(obj.py()) {
+                invalid("a text argument holds a lone surrogate (U+D800 to U+DFFF), which cannot be sent")
+            } else {
+                err
+            }
+        })
     }
-    Duration::try_from_secs_f64(value).map_err(|_| invalid(format!("{name} is too large: {value}")))
 }
 
-/// Seconds as a `Duration`; zero allowed.
-pub fn seconds_or_zero(name: &str, value: f64) -> PyResult<Duration> {
-    if value == 0.0 {
-        return Ok(Duration::ZERO);
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
     }
-    seconds(name, value)
 }
 
-/// `repr(text)` as Python writes it.
-pub fn repr_str(py: Python<'_>, text: &str) -> PyResult<String> {
-    Ok(pyo3::types::PyString::new(py, text).repr()?.to_string())
+/// `Text`s as owned strings.
+pub fn strings(texts: Vec<Text>) -> Vec<String> {
+    texts.into_iter().map(|t| t.0).collect()
 }
+
+/// A number of any size: `Num<f64>` (seconds, from an `int` or a `float`) or `Num<i128>`
+/// (counts). One beyond `T`'s range becomes `T`'s end on its side, which the core's
+/// converters refuse with `InvalidArgumentError` naming the parameter.
+pub struct Num<T>(pub T);
+pub type Float = Num<f64>;
+pub type Int = Num<i128>;
+
+/// The lowest and highest value of a number type.
+pub trait Ends: Sized {
+    const ENDS: (Self, Self);
+}
+
+impl Ends for f64 {
+    const ENDS: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+}
+
+impl Ends for i128 {
+    const ENDS: (i128, i128) = (i128::MIN, i128::MAX);
+}
+
+impl<'a, 'py, T: Ends + FromPyObject<'a, 'py>> FromPyObject<'a, 'py> for Num<T>
+where
+    PyErr: From<T::Error>,
+{
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<T>().map_err(PyErr::from) {
+            Ok(value) => Ok(Num(value)),
+            Err(err) if err.is_instance_of::<PyOverflowError>(obj.py()) => {
+                Ok(Num(if obj.lt(0)? { T::ENDS.0 } else { T::ENDS.1 }))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Seconds as a `Duration` (NaN, infinite, negative or over a year: `InvalidArgumentError`).
+pub fn seconds(name: &str, value: Option<Float>) -> PyResult<Option<Duration>> {
+    value.map(|v| deviceauth::ffi::seconds(name, v.0)).transpose().py()
+}
+
+/// A count from 0 to `u32::MAX`.
+pub fn count(name: &str, value: Option<Int>) -> PyResult<Option<u32>> {
+    // The helper checks the bound, so the narrowing cannot fail.
+    value.map(|v| deviceauth::ffi::unsigned(name, v.0, u32::MAX.into()).map(|n| n as u32)).transpose().py()
+}
+
+/// The HTTP options both clients take as keyword arguments (each absent or `None` leaves
+/// the core's default).
+#[derive(Default)]
+pub struct Http {
+    pub timeout: Option<Float>,
+    pub retry: Option<deviceauth::RetryPolicy>,
+    pub user_agent: Option<Text>,
+    pub allow_insecure_http: Option<bool>,
+    pub allowed_origins: Option<Vec<Text>>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Http {
+    /// The options from a constructor's `**options`; an unknown name is a `TypeError`.
+    pub fn from_kwargs(options: Option<&Bound<'_, PyDict>>) -> PyResult<Http> {
+        let mut http = Http::default();
+        for (key, value) in options.into_iter().flatten() {
+            let key = key.extract::<String>()?;
+            if value.is_none() {
+                continue;
+            }
+            let named = |err: PyErr| {
+                if err.is_instance_of::<PyTypeError>(value.py()) {
+                    PyTypeError::new_err(format!("{key}: {}", err.value(value.py())))
+                } else {
+                    err
+                }
+            };
+            match key.as_str() {
+                "timeout" => http.timeout = Some(value.extract().map_err(named)?),
+                "retry" => http.retry = Some(value.extract::<RetryPolicy>().map_err(PyErr::from).map_err(named)?.inner),
+                "user_agent" => http.user_agent = Some(value.extract().map_err(named)?),
+                "allow_insecure_http" => http.allow_insecure_http = Some(value.extract().map_err(named)?),
+                "allowed_origins" => http.allowed_origins = Some(value.extract().map_err(named)?),
+                "ca_file" => http.ca_file = Some(value.extract().map_err(named)?),
+                _ => return Err(PyTypeError::new_err(format!("unexpected keyword argument {key:?}"))),
+            }
+        }
+        Ok(http)
+    }
+}
+
+/// Applies [`Http`] to either core `ClientBuilder` (they share these methods).
+macro_rules! apply_http {
+    ($builder:expr, $http:expr) => {{
+        let http: crate::convert::Http = $http;
+        let mut builder = $builder;
+        if let Some(timeout) = crate::convert::seconds("timeout", http.timeout)? {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(policy) = http.retry {
+            builder = builder.retry_policy(policy);
+        }
+        if let Some(agent) = http.user_agent {
+            builder = builder.user_agent(agent.0);
+        }
+        if let Some(allow) = http.allow_insecure_http {
+            builder = builder.allow_insecure_http(allow);
+        }
+        if let Some(origins) = http.allowed_origins {
+            builder = builder.allowed_origins(crate::convert::strings(origins));
+        }
+        if let Some(path) = http.ca_file {
+            builder = builder.ca_file(path);
+        }
+        crate::errors::guarded(move || builder.build())
+    }};
+}
+pub(crate) use apply_http;
 
 /// A float as Python's `repr` writes it (`5.0`, `0.2`).
 pub fn float_repr(value: f64) -> String {
@@ -36,33 +167,7 @@ pub fn float_repr(value: f64) -> String {
     if text.contains(['.', 'e', 'n', 'i']) { text } else { format!("{text}.0") }
 }
 
-/// A positive count that fits in `u32`.
-pub fn positive_u32(name: &str, value: Option<i64>) -> PyResult<Option<u32>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v > 0 && v <= i64::from(u32::MAX) => Ok(Some(v as u32)),
-        Some(v) => Err(invalid(format!("{name} must be a whole number from 1 to {}, not {v}", u32::MAX))),
-    }
-}
-
-static JSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// A Python value as JSON text (`json.dumps`, NaN refused); a value that has no JSON form
-/// is `InvalidArgumentError` (`TypeError` for an unsupported type stays `TypeError`).
-pub fn dumps(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
-    let dumps = JSON_DUMPS.get_or_try_init(py, || Ok::<_, PyErr>(py.import("json")?.getattr("dumps")?.unbind()))?;
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("allow_nan", false)?;
-    match dumps.bind(py).call((value,), Some(&kwargs)) {
-        Ok(text) => text.extract(),
-        Err(err) if err.is_instance_of::<PyValueError>(py) => {
-            Err(invalid(format!("not valid JSON: {}", err.value(py))))
-        }
-        Err(err) => Err(err),
-    }
-}
-
-/// `None` as the result of an awaitable (a unit `()` would become an empty tuple).
+/// `None` as a result (a unit `()` would become an empty tuple).
 pub struct Nothing;
 
 impl<'py> IntoPyObject<'py> for Nothing {
@@ -75,73 +180,25 @@ impl<'py> IntoPyObject<'py> for Nothing {
     }
 }
 
-/// A parsed JSON value, made into Python objects when returned.
-pub struct Json(pub serde_json::Value);
+static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-impl<'py> IntoPyObject<'py> for Json {
+/// The pure-Python module of result classes and enums, `deviceauth._types`.
+pub fn types(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    TYPES.get_or_try_init(py, || py.import("deviceauth._types").map(Bound::unbind)).map(|m| m.bind(py))
+}
+
+/// A result returned as `deviceauth._types.<name>(*args)`.
+pub struct Make<A>(pub &'static str, pub A);
+
+impl<'py, A: IntoPyObject<'py, Target = PyTuple, Output = Bound<'py, PyTuple>>> IntoPyObject<'py> for Make<A>
+where
+    PyErr: From<A::Error>,
+{
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.0)
-    }
-}
-
-fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    use serde_json::Value;
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
-            }
-        }
-        Value::String(s) => s.into_pyobject(py)?.into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(key, to_python(py, item)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_print_like_python() {
-        assert_eq!(float_repr(5.0), "5.0");
-        assert_eq!(float_repr(0.2), "0.2");
-        assert_eq!(float_repr(30.0), "30.0");
-    }
-
-    #[test]
-    fn durations_and_counts_are_checked() {
-        assert_eq!(seconds("t", 1.5).ok(), Some(Duration::from_millis(1500)));
-        assert_eq!(seconds_or_zero("t", 0.0).ok(), Some(Duration::ZERO));
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
-            assert!(seconds("t", bad).is_err(), "{bad}");
-        }
-        assert_eq!(positive_u32("n", Some(7)).ok(), Some(Some(7)));
-        assert_eq!(positive_u32("n", None).ok(), Some(None));
-        for bad in [0, -3, i64::from(u32::MAX) + 1] {
-            assert!(positive_u32("n", Some(bad)).is_err(), "{bad}");
-        }
+        types(py)?.getattr(self.0)?.call1(self.1.into_pyobject(py)?)
     }
 }

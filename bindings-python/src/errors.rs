@@ -1,52 +1,25 @@
-//! Core errors as the pure-Python exception classes of `deviceauth._errors`.
-//!
-//! The classes are imported lazily, when an exception is raised, so a `PyErr` can be made
-//! on any thread without the GIL. Every class takes `(message, status, reason)`.
+//! Core errors as the pure-Python exception classes of `deviceauth._errors`, chosen by
+//! [`Error::code`] (an unknown code raises the base class `DeviceAuthError`).
 
 use deviceauth::Error;
-use pyo3::PyErr;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
-mod classes {
-    #![allow(missing_docs)]
-    pyo3::import_exception!(deviceauth._errors, DeviceAuthError);
-    pyo3::import_exception!(deviceauth._errors, InvalidArgumentError);
-    pyo3::import_exception!(deviceauth._errors, NotFoundError);
-    pyo3::import_exception!(deviceauth._errors, UnauthorizedError);
-    pyo3::import_exception!(deviceauth._errors, NotStartedError);
-    pyo3::import_exception!(deviceauth._errors, RefusedError);
-    pyo3::import_exception!(deviceauth._errors, HttpError);
-    pyo3::import_exception!(deviceauth._errors, ProtocolError);
-    pyo3::import_exception!(deviceauth._errors, TimeoutError);
-    pyo3::import_exception!(deviceauth._errors, AbortedError);
-    pyo3::import_exception!(deviceauth._errors, TransportError);
-}
+static CLASS_FOR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-use classes::*;
-
-/// The Python exception for a core error, chosen by [`Error::code`], with the core's
-/// message (which never holds a secret), `.status` and `.reason`.
+/// The Python exception for a core error: the class of its code (`_errors.class_for`), with
+/// the core's message (which never holds a secret), `.status` and `.reason`.
 pub fn to_pyerr(error: Error) -> PyErr {
-    let message = error.to_string();
-    let status = error.status();
-    let reason = error.reason().map(str::to_owned);
-    let args = (message, status, reason);
-    match error.code() {
-        "INVALID_ARGUMENT" => InvalidArgumentError::new_err(args),
-        "NOT_FOUND" => NotFoundError::new_err(args),
-        "UNAUTHORIZED" => UnauthorizedError::new_err(args),
-        "NOT_STARTED" => NotStartedError::new_err(args),
-        "REFUSED" => RefusedError::new_err(args),
-        "HTTP" => HttpError::new_err(args),
-        "PROTOCOL" => ProtocolError::new_err(args),
-        "TIMEOUT" => TimeoutError::new_err(args),
-        "ABORTED" => AbortedError::new_err(args),
-        "TRANSPORT" => TransportError::new_err(args),
-        // A code added to the core later still raises the base class.
-        _ => DeviceAuthError::new_err(args),
-    }
+    Python::attach(|py| {
+        let made = CLASS_FOR.import(py, "deviceauth._errors", "class_for").and_then(|class_for| {
+            let args = (error.to_string(), error.status(), error.reason().map(str::to_owned));
+            class_for.call1((error.code(),))?.call1(args)
+        });
+        made.map_or_else(|err| err, PyErr::from_value)
+    })
 }
 
-/// `InvalidArgumentError(message)`, for values the binding checks itself.
+/// `InvalidArgumentError(message)`, for values refused while converting arguments.
 pub fn invalid(message: impl Into<String>) -> PyErr {
     to_pyerr(Error::InvalidArgument(message.into()))
 }
@@ -61,4 +34,9 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
     fn py(self) -> pyo3::PyResult<T> {
         self.map_err(to_pyerr)
     }
+}
+
+/// A synchronous call into the core, its panics caught as `InternalError`.
+pub fn guarded<T>(call: impl FnOnce() -> Result<T, Error>) -> pyo3::PyResult<T> {
+    deviceauth::ffi::guard_sync(call).py()
 }

@@ -1,19 +1,13 @@
 //! Python bindings of `deviceauth`: the extension module `deviceauth._native`.
 //!
-//! Every class converts its arguments, calls the core crate and maps errors; no flow
-//! logic lives here. The Python package `deviceauth` (folder `python/`) re-exports these
-//! classes from `deviceauth.activeconnect` and `deviceauth.projectinsight` and adds the
-//! pure-Python pieces (the `Status` and `Method` enums, the exception classes).
+//! The native layer only converts arguments, calls the core and maps errors: one class
+//! per concept (client, session, watch, monitor, Project Insight client, API client). A
+//! method doing I/O returns a [`runtime::Pending`] call that Python waits for or awaits; the
+//! pure-Python package on top (`python/deviceauth`) gives the blocking and asyncio classes.
 //!
-//! Module map (one to one with the core):
-//! - `runtime`: the fork-safe tokio runtime, blocking calls and asyncio awaitables;
-//! - `errors`: core `Error` -> `deviceauth._errors` exceptions;
-//! - `activeconnect` (+ `activeconnect/session`, `activeconnect/monitor`): core `activeconnect`;
-//! - `projectinsight`: core `projectinsight`;
-//! - `qr`: core `qr`;
-//! - `retry`: core `RetryPolicy`;
-//! - `logging`: core `log` records -> Python `logging`;
-//! - `convert`: durations, counts and JSON.
+//! Modules: `runtime` (tokio runtime, pending calls, exit gate, fork hook), `errors`,
+//! `convert`, `activeconnect` (+ `activeconnect/monitor`), `projectinsight`, `retry`,
+//! `logging` (core `log` records -> Python `logging`), `qr`.
 
 mod activeconnect;
 mod convert;
@@ -26,34 +20,50 @@ mod runtime;
 
 use pyo3::prelude::*;
 
+/// A defect on purpose, to test that panics surface as `InternalError` (`kind` "sync" or
+/// "async"; the latter gives a pending call).
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, kind: &str) -> PyResult<Py<PyAny>> {
+    let boom = || -> deviceauth::Result<bool> { panic!("deliberate test panic") };
+    match kind {
+        "sync" => errors::guarded(boom).map(|_| py.None()),
+        _ => Ok(Py::new(py, runtime::Pending::new(async move { boom() }))?.into_any()),
+    }
+}
+
+/// Runs the `deviceauth-emulator` command line (`argv[0]` is the program name) until
+/// SIGINT or SIGTERM and returns its exit code (0 after a signal or `--help`, 2 for bad
+/// flags, 1 when it cannot start). Blocks, with the GIL released.
+#[pyfunction]
+fn run_emulator(py: Python<'_>, argv: Vec<String>) -> i32 {
+    let args = argv.into_iter().map(std::ffi::OsString::from).collect();
+    py.detach(|| deviceauth_emulator::cli::run(args))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("ActiveconnectClient", py.get_type::<activeconnect::Client>())?;
-    m.add("ActiveconnectAsyncClient", py.get_type::<activeconnect::AsyncClient>())?;
-    m.add("AddedUsers", py.get_type::<activeconnect::AddedUsers>())?;
-    m.add("Session", py.get_type::<activeconnect::session::Session>())?;
-    m.add("AsyncSession", py.get_type::<activeconnect::session::AsyncSession>())?;
-    m.add("StatusIterator", py.get_type::<activeconnect::session::StatusIterator>())?;
-    m.add("AsyncStatusIterator", py.get_type::<activeconnect::session::AsyncStatusIterator>())?;
-    m.add("Monitor", py.get_type::<activeconnect::monitor::Monitor>())?;
-    m.add("AsyncMonitor", py.get_type::<activeconnect::monitor::AsyncMonitor>())?;
-    m.add("MonitorEvent", py.get_type::<activeconnect::monitor::MonitorEvent>())?;
-    m.add_function(wrap_pyfunction!(activeconnect::monitor::shard_of, m)?)?;
-    m.add("ProjectInsightClient", py.get_type::<projectinsight::Client>())?;
-    m.add("ProjectInsightAsyncClient", py.get_type::<projectinsight::AsyncClient>())?;
-    m.add("ApiClient", py.get_type::<projectinsight::ApiClient>())?;
-    m.add("AsyncApiClient", py.get_type::<projectinsight::AsyncApiClient>())?;
-    m.add("PendingActivation", py.get_type::<projectinsight::PendingActivation>())?;
-    m.add("DeviceActivation", py.get_type::<projectinsight::DeviceActivation>())?;
-    m.add("RetryPolicy", py.get_type::<retry::RetryPolicy>())?;
+    m.add_class::<runtime::Pending>()?;
+    m.add_class::<runtime::Drain>()?;
+    m.add_class::<activeconnect::Client>()?;
+    m.add_class::<activeconnect::Session>()?;
+    m.add_class::<activeconnect::Watch>()?;
+    m.add_class::<activeconnect::monitor::Monitor>()?;
+    m.add_class::<projectinsight::Client>()?;
+    m.add_class::<projectinsight::ApiClient>()?;
+    m.add_class::<retry::RetryPolicy>()?;
     m.add("DEFAULT_BASE_URL", deviceauth::activeconnect::DEFAULT_BASE_URL)?;
     m.add("SERVER_ENV", deviceauth::activeconnect::SERVER_ENV)?;
     m.add("MAX_USER_ID_BYTES", deviceauth::activeconnect::MAX_USER_ID_BYTES)?;
+    m.add_function(wrap_pyfunction!(activeconnect::monitor::shard_of, m)?)?;
     m.add_function(wrap_pyfunction!(qr::svg, m)?)?;
     m.add_function(wrap_pyfunction!(qr::terminal, m)?)?;
-    m.add_function(wrap_pyfunction!(logging::_stop_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::gate::_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(run_emulator, m)?)?;
+    runtime::init(py)?;
     logging::init(py);
     Ok(())
 }

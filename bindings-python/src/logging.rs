@@ -9,8 +9,6 @@
 //! Only records whose target is in the `deviceauth` crate are forwarded (so nothing of
 //! reqwest's, whose messages may hold URLs). The core never puts a secret in a message.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -20,8 +18,6 @@ use pyo3::types::PyTuple;
 pub const LOGGER_NAME: &str = "deviceauth";
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-/// Set at interpreter exit: no more records are forwarded.
-static STOPPED: AtomicBool = AtomicBool::new(false);
 
 struct PythonLogger;
 
@@ -43,7 +39,7 @@ fn is_ours(target: &str) -> bool {
 
 impl Log for PythonLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        is_ours(metadata.target()) && metadata.level() <= log::max_level() && !STOPPED.load(Ordering::Relaxed)
+        is_ours(metadata.target()) && metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -52,9 +48,10 @@ impl Log for PythonLogger {
         }
         let message = record.args().to_string();
         // Runs on whichever thread logged (often a runtime thread without the GIL): wait
-        // for the GIL like any Python thread. Nothing in the library holds the GIL while
-        // waiting on a runtime thread, so this cannot deadlock.
-        let _ = Python::try_attach(|py| {
+        // for the GIL like any Python thread, through the exit gate (never once the
+        // interpreter is shutting down). Nothing in the library holds the GIL while waiting
+        // on a runtime thread, so this cannot deadlock.
+        let _ = crate::runtime::gate::with_python(|py| {
             if let Err(err) = emit(py, record, &message) {
                 // A broken handler must not break the call that logged.
                 err.write_unraisable(py, None);
@@ -90,9 +87,6 @@ fn emit(py: Python<'_>, record: &Record<'_>, message: &str) -> PyResult<()> {
 /// Copies the effective level of the `deviceauth` logger into `log::max_level`. Called on
 /// every API call, with the GIL held; cheap.
 pub fn refresh(py: Python<'_>) {
-    if STOPPED.load(Ordering::Relaxed) {
-        return;
-    }
     let level = logger(py).and_then(|logger| logger.call_method0("getEffectiveLevel")?.extract::<i32>()).unwrap_or(30);
     let filter = match level {
         i32::MIN..=5 => LevelFilter::Trace,
@@ -111,12 +105,4 @@ pub fn init(py: Python<'_>) {
     if log::set_logger(&INSTANCE).is_ok() {
         refresh(py);
     }
-}
-
-/// Stops forwarding; registered with `atexit` so that no runtime thread waits for the
-/// GIL of an interpreter that is shutting down.
-#[pyfunction]
-pub fn _stop_logging() {
-    STOPPED.store(true, Ordering::Relaxed);
-    log::set_max_level(LevelFilter::Off);
 }

@@ -3,19 +3,20 @@
 
 use pyo3::prelude::*;
 
-use crate::errors::to_pyerr;
+use crate::convert::Text;
+use crate::errors::guarded;
 
 /// A standalone ``<svg>`` element showing ``text`` as a QR code, black on white with the
 /// quiet zone, ready to put in a web page (mark it safe in your template engine).
 /// Raises ``InvalidArgumentError`` for empty or too long text.
 #[pyfunction]
-pub fn svg(text: &str) -> PyResult<String> {
-    deviceauth::qr::svg(text).map_err(to_pyerr)
+pub fn svg(text: Text) -> PyResult<String> {
+    guarded(|| deviceauth::qr::svg(&text))
 }
 
 /// ``text`` as a QR code in Unicode half blocks for a terminal with a dark background,
 /// one line per row. Raises ``InvalidArgumentError`` for empty or too long text.
 #[pyfunction]
-pub fn terminal(text: &str) -> PyResult<String> {
-    deviceauth::qr::terminal(text).map_err(to_pyerr)
+pub fn terminal(text: Text) -> PyResult<String> {
+    guarded(|| deviceauth::qr::terminal(&text))
 }

@@ -1,18 +1,19 @@
-//! `deviceauth.RetryPolicy`: how idempotent calls are retried (core `RetryPolicy`).
+//! `deviceauth.RetryPolicy`: how idempotent calls are retried (core `RetryPolicy`, whose
+//! `Default` holds the defaults).
 
 use pyo3::prelude::*;
 
-use crate::convert::{float_repr, seconds, seconds_or_zero};
-use crate::errors::invalid;
+use crate::convert::{Float, Int, count, float_repr, seconds};
+use crate::errors::IntoPyResult;
 
 /// How idempotent calls are retried: exponential backoff with jitter, honouring
 /// `Retry-After`, inside one overall deadline per call. Calls that act on the service
 /// (`authenticate_user`, `send_registration_sms`, `create_device_activation`) are retried
 /// only when the connection was never made, whatever the policy says.
 ///
-/// Times are in seconds. `RetryPolicy()` is the default: 4 attempts, 0.2 s first backoff,
-/// 5 s longest backoff, 30 s deadline. `RetryPolicy.never()` sends every call once.
-#[pyclass(frozen, module = "deviceauth", name = "RetryPolicy")]
+/// Times are in seconds; an argument left out keeps the default (4 attempts, 0.2 s first
+/// backoff, 5 s longest backoff, 30 s deadline). `RetryPolicy.never()` sends every call once.
+#[pyclass(frozen, from_py_object, module = "deviceauth", name = "RetryPolicy")]
 #[derive(Clone)]
 pub struct RetryPolicy {
     pub(crate) inner: deviceauth::RetryPolicy,
@@ -21,19 +22,20 @@ pub struct RetryPolicy {
 #[pymethods]
 impl RetryPolicy {
     #[new]
-    #[pyo3(signature = (max_attempts = 4, initial_backoff = 0.2, max_backoff = 5.0, deadline = 30.0))]
-    fn new(max_attempts: i64, initial_backoff: f64, max_backoff: f64, deadline: f64) -> PyResult<Self> {
-        if !(1..=i64::from(u32::MAX)).contains(&max_attempts) {
-            return Err(invalid(format!("max_attempts must be at least 1, not {max_attempts}")));
-        }
-        Ok(RetryPolicy {
-            inner: deviceauth::RetryPolicy {
-                max_attempts: max_attempts as u32,
-                initial_backoff: seconds_or_zero("initial_backoff", initial_backoff)?,
-                max_backoff: seconds_or_zero("max_backoff", max_backoff)?,
-                deadline: seconds("deadline", deadline)?,
-            },
-        })
+    #[pyo3(signature = (max_attempts = None, initial_backoff = None, max_backoff = None, deadline = None))]
+    fn new(
+        max_attempts: Option<Int>,
+        initial_backoff: Option<Float>,
+        max_backoff: Option<Float>,
+        deadline: Option<Float>,
+    ) -> PyResult<Self> {
+        let mut p = deviceauth::RetryPolicy::default();
+        p.max_attempts = count("max_attempts", max_attempts)?.unwrap_or(p.max_attempts);
+        p.initial_backoff = seconds("initial_backoff", initial_backoff)?.unwrap_or(p.initial_backoff);
+        p.max_backoff = seconds("max_backoff", max_backoff)?.unwrap_or(p.max_backoff);
+        p.deadline = seconds("deadline", deadline)?.unwrap_or(p.deadline);
+        p.validate().py()?;
+        Ok(RetryPolicy { inner: p })
     }
 
     /// A policy that sends every call once.

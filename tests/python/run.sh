@@ -4,8 +4,9 @@
 #   tests/python/run.sh [pytest args...]      (from any directory; safe to run again)
 #
 # Uses the virtual environment at <repo>/.venv (made if missing, from $PYTHON or python3).
-# The extension is built in cargo's dev profile for speed; DEVICEAUTH_PROFILE=release
-# builds it as `pip install ./bindings-python` does by default.
+# The extension is built in cargo's dev profile for speed (DEVICEAUTH_PROFILE=release builds
+# it as `pip install ./bindings-python` does by default), unless DEVICEAUTH_WHEEL names a
+# built wheel to install instead.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,14 +24,21 @@ fi
 py="$venv/bin/python"
 
 step "test tools"
-"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3"
+"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3" "hypothesis>=6.100,<7"
 
 step "cargo build -p deviceauth-emulator"
 (cd "$root" && cargo build -p deviceauth-emulator)
 
-step "pip install ./bindings-python (cargo profile: $profile)"
-(cd "$root" && MATURIN_PEP517_ARGS="--profile $profile" \
-    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+# The package: the wheel ./run-dist built when DEVICEAUTH_WHEEL names it (as ./run-tests
+# does: built once, tested as shipped), else built from source.
+if [ -n "${DEVICEAUTH_WHEEL:-}" ]; then
+    step "pip install $DEVICEAUTH_WHEEL"
+    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$DEVICEAUTH_WHEEL"
+else
+    step "pip install ./bindings-python (cargo profile: $profile)"
+    (cd "$root" && MATURIN_PEP517_ARGS="--profile $profile" \
+        "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+fi
 
 step "mypy --strict typing_usage.py"
 (cd "$here" && "$py" -m mypy --strict typing_usage.py)

@@ -164,3 +164,16 @@ async def test_awaitables_run_concurrently(aclient: activeconnect.AsyncClient, e
     calls: List[Awaitable[Any]] = [aclient.has_registered_mobile_device(user) for _ in range(10)]
     assert await asyncio.gather(*calls) == [False] * 10
     assert time.monotonic() - started < 2.0, "ten 0.4 s calls must overlap"
+
+
+async def test_bursts_of_calls_never_lose_a_result(aclient: activeconnect.AsyncClient, app: App, user: str) -> None:
+    """Every result is delivered, however the completions race the event loop's wake-ups
+    (a lost wake-up would hang here)."""
+    await aclient.add_user(user)
+    app.register_device(user)
+    for _ in range(3):
+        async def burst() -> None:
+            for _ in range(20):
+                assert await aclient.has_registered_mobile_device(user) is True
+
+        await asyncio.wait_for(asyncio.gather(*(burst() for _ in range(100))), timeout=120)

@@ -10,22 +10,12 @@ The core's log records go to the ``deviceauth`` logger of :mod:`logging`.
 
 import atexit as _atexit
 import logging as _logging
+import os as _os
 
 from . import _native
-from ._errors import (
-    AbortedError,
-    DeviceAuthError,
-    HttpError,
-    InvalidArgumentError,
-    NotFoundError,
-    NotStartedError,
-    ProtocolError,
-    RefusedError,
-    TimeoutError,
-    TransportError,
-    UnauthorizedError,
-)
+from ._errors import *  # noqa: F403 (every exception class, re-exported)
 from ._native import RetryPolicy
+from ._types import HttpOptions
 from . import activeconnect, projectinsight, qr
 
 __version__: str = _native.__version__
@@ -33,24 +23,18 @@ __version__: str = _native.__version__
 # A library logs to its logger and leaves the handlers to the application.
 _logging.getLogger("deviceauth").addHandler(_logging.NullHandler())
 
-# Runtime threads must not wait for the GIL of an interpreter that is shutting down.
-_atexit.register(_native._stop_logging)
+# From interpreter exit on, the library's threads never enter Python again, and a thread
+# coming back from a blocking call parks instead of touching a finalizing interpreter.
+_atexit.register(_native._at_exit)
+
+# The one reaction to fork(): the child starts its own runtime (the core rebuilds each
+# client's connection pool by itself).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_native._after_fork_in_child)
 
 __all__ = [
-    "activeconnect",
-    "projectinsight",
-    "qr",
-    "RetryPolicy",
-    "DeviceAuthError",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "UnauthorizedError",
-    "NotStartedError",
-    "RefusedError",
-    "HttpError",
-    "ProtocolError",
-    "TimeoutError",
-    "AbortedError",
-    "TransportError",
-    "__version__",
-]
+    "activeconnect", "projectinsight", "qr", "RetryPolicy", "HttpOptions", "__version__"
+]  # fmt: skip
+__all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
+            "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
+            "InternalError", "RateLimitedError", "ExpiredError"]  # fmt: skip

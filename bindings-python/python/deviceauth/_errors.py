@@ -9,7 +9,7 @@ response behind it (or ``None``) and ``reason`` the service's machine-readable r
 from __future__ import annotations
 
 import builtins
-from typing import Any, ClassVar, Optional, Tuple
+from typing import Any, ClassVar, Dict, Optional, Tuple, Type
 
 __all__ = [
     "DeviceAuthError",
@@ -23,6 +23,9 @@ __all__ = [
     "TimeoutError",
     "AbortedError",
     "TransportError",
+    "InternalError",
+    "RateLimitedError",
+    "ExpiredError",
 ]
 
 
@@ -130,6 +133,29 @@ class TransportError(DeviceAuthError):
     code = "TRANSPORT"
 
 
+class InternalError(DeviceAuthError):
+    """A defect of the library (a panic in the Rust core) caught at the boundary. The client
+    and its sessions stay usable: the next call sends its request normally."""
+
+    code = "INTERNAL"
+
+
+class RateLimitedError(DeviceAuthError):
+    """Too many sign-in requests for one user; ``retry_after`` is the wait in seconds, when
+    the service said."""
+
+    code = "RATE_LIMITED"
+    #: Seconds to wait before trying again, or ``None``.
+    retry_after: Optional[float] = None
+
+
+class ExpiredError(DeviceAuthError):
+    """A Project Insight API token past its expiry, refused before sending."""
+
+    code = "EXPIRED"
+
+
+_BY_CODE: Dict[str, Type[DeviceAuthError]] = {}
 for _cls in (
     DeviceAuthError,
     InvalidArgumentError,
@@ -142,6 +168,15 @@ for _cls in (
     TimeoutError,
     AbortedError,
     TransportError,
+    InternalError,
+    RateLimitedError,
+    ExpiredError,
 ):
     _cls.__module__ = "deviceauth"
+    _BY_CODE[_cls.code] = _cls
 del _cls
+
+
+def class_for(code: str) -> Type[DeviceAuthError]:
+    """The class of a stable error code (the base class for a code this version does not know)."""
+    return _BY_CODE.get(code, DeviceAuthError)

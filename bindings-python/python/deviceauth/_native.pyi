@@ -1,44 +1,25 @@
 """Type stubs of the extension module ``deviceauth._native`` (written in Rust).
 
-Use the classes through :mod:`deviceauth.activeconnect` and :mod:`deviceauth.projectinsight`,
-which re-export them under their public names (``activeconnect.Client`` is
-``ActiveconnectClient`` here, ``projectinsight.Client`` is ``ProjectInsightClient``).
+The native layer: one class per concept. Methods that do I/O return a :class:`Pending`
+call, which the pure-Python classes of :mod:`deviceauth.activeconnect` and
+:mod:`deviceauth.projectinsight` either ``wait()`` for or hand out to be awaited. Use those
+classes; these are their building blocks.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
-from datetime import datetime
-from types import TracebackType
-from typing import Any, Callable, ClassVar, Literal, final
+from collections.abc import Generator, Sequence
+from typing import Any, Generic, TypeVar, final
 
-from ._errors import DeviceAuthError
-from ._types import Method, Status
+from typing_extensions import Unpack
+
+from ._types import AddedUsers, DeviceActivation, HttpOptions, Method, MonitorEvent, PendingActivation, Status
+
+_T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = [
-    "__version__",
-    "ActiveconnectClient",
-    "ActiveconnectAsyncClient",
-    "AddedUsers",
-    "Session",
-    "AsyncSession",
-    "StatusIterator",
-    "AsyncStatusIterator",
-    "Monitor",
-    "AsyncMonitor",
-    "MonitorEvent",
-    "shard_of",
-    "ProjectInsightClient",
-    "ProjectInsightAsyncClient",
-    "ApiClient",
-    "AsyncApiClient",
-    "PendingActivation",
-    "DeviceActivation",
-    "RetryPolicy",
-    "DEFAULT_BASE_URL",
-    "SERVER_ENV",
-    "MAX_USER_ID_BYTES",
-    "svg",
-    "terminal",
-    "_stop_logging",
+    "__version__", "Pending", "Drain", "Client", "Session", "Watch", "Monitor",
+    "ProjectInsightClient", "ApiClient", "RetryPolicy",
+    "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "shard_of", "svg", "terminal",
+    "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator",
 ]
 
 __version__: str
@@ -49,22 +30,43 @@ SERVER_ENV: str
 #: The longest user id accepted, in UTF-8 bytes.
 MAX_USER_ID_BYTES: int
 
-def _stop_logging() -> None: ...
+def _at_exit() -> None: ...
+def _after_fork_in_child() -> None: ...
+def _panic_for_tests(kind: str) -> Any: ...
+def run_emulator(argv: list[str]) -> int:
+    """Runs the ``deviceauth-emulator`` command line (``argv[0]`` is the program name) until
+    SIGINT/SIGTERM, with the GIL released; returns the exit code."""
 def svg(text: str) -> str:
     """A standalone ``<svg>`` element showing ``text`` as a QR code."""
 def terminal(text: str) -> str:
     """``text`` as a QR code in Unicode half blocks for a dark terminal."""
+def shard_of(session_token: str, count: int) -> int:
+    """The shard (from 0) of ``session_token`` among ``count`` shards (stable hash)."""
+
+@final
+class Pending(Generic[_T_co]):
+    """A call into the core not started yet: ``wait()`` for it or ``await`` it, once."""
+
+    def wait(self) -> _T_co: ...
+    def __await__(self) -> Generator[Any, None, _T_co]: ...
+    def __call__(self, future: Any, /) -> None: ...
+
+@final
+class Drain:
+    """An event loop's reader callback: sets the results of its finished calls."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
 @final
 class RetryPolicy:
-    """How idempotent calls are retried (times in seconds)."""
+    """How idempotent calls are retried (times in seconds; ``None`` keeps the default)."""
 
     def __new__(
         cls,
-        max_attempts: int = 4,
-        initial_backoff: float = 0.2,
-        max_backoff: float = 5.0,
-        deadline: float = 30.0,
+        max_attempts: int | None = None,
+        initial_backoff: float | None = None,
+        max_backoff: float | None = None,
+        deadline: float | None = None,
     ) -> RetryPolicy: ...
     @staticmethod
     def never() -> RetryPolicy: ...
@@ -82,262 +84,92 @@ class RetryPolicy:
 # ---------------------------------------------------------------- activeconnect
 
 @final
-class AddedUsers:
-    """Which users ``add_users`` created and which already existed."""
-
-    @property
-    def created(self) -> list[str]: ...
-    @property
-    def existing(self) -> list[str]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-
-@final
-class ActiveconnectClient:
-    """``deviceauth.activeconnect.Client``: blocking calls, GIL released."""
+class Client:
+    """The native Activeconnect client."""
 
     def __new__(
         cls,
         application_id: str,
         application_secret: str,
         base_url: str | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        user_agent: str | None = None,
-        allow_insecure_http: bool = False,
-    ) -> ActiveconnectClient: ...
+        **options: Unpack[HttpOptions],
+    ) -> Client: ...
     @property
     def application_id(self) -> str: ...
     @property
     def base_url(self) -> str: ...
-    def add_users(self, users: Sequence[str]) -> AddedUsers: ...
-    def add_user(self, user: str) -> AddedUsers: ...
-    def delete_users(self, users: Sequence[str]) -> None: ...
-    def device_registration_link(self, user: str, display_name: str | None = None) -> str: ...
-    def has_registered_mobile_device(self, user: str) -> bool: ...
-    def lost_user_mobile_device(self, user: str) -> str: ...
+    def add_users(self, users: Sequence[str]) -> Pending[AddedUsers]: ...
+    def add_user(self, user: str) -> Pending[AddedUsers]: ...
+    def delete_users(self, users: Sequence[str]) -> Pending[None]: ...
+    def device_registration_link(self, user: str, display_name: str | None = None) -> Pending[str]: ...
+    def has_registered_mobile_device(self, user: str) -> Pending[bool]: ...
+    def lost_user_mobile_device(self, user: str) -> Pending[str]: ...
     def send_registration_sms(
-        self,
-        user: str,
-        phone_number: str,
-        display_name: str | None = None,
-        message: str | None = None,
-    ) -> None: ...
+        self, user: str, phone_number: str, display_name: str | None = None, message: str | None = None
+    ) -> Pending[None]: ...
     def authenticate_user(
-        self,
-        user: str,
-        methods: Sequence[Method | str] | None = None,
-        duration_seconds: int | None = None,
-    ) -> Session: ...
-    def resume(self, data: str | dict[str, Any]) -> Session: ...
+        self, user: str, methods: Sequence[Method | str] | None = None, duration_seconds: int | None = None
+    ) -> Pending[Session]: ...
+    def resume(self, data: str) -> Session: ...
     def unseal(self, sealed: str, key: bytes) -> Session: ...
 
 @final
-class ActiveconnectAsyncClient:
-    """``deviceauth.activeconnect.AsyncClient``: the same methods, awaitable."""
-
-    def __new__(
-        cls,
-        application_id: str,
-        application_secret: str,
-        base_url: str | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        user_agent: str | None = None,
-        allow_insecure_http: bool = False,
-    ) -> ActiveconnectAsyncClient: ...
-    @property
-    def application_id(self) -> str: ...
-    @property
-    def base_url(self) -> str: ...
-    def add_users(self, users: Sequence[str]) -> Awaitable[AddedUsers]: ...
-    def add_user(self, user: str) -> Awaitable[AddedUsers]: ...
-    def delete_users(self, users: Sequence[str]) -> Awaitable[None]: ...
-    def device_registration_link(self, user: str, display_name: str | None = None) -> Awaitable[str]: ...
-    def has_registered_mobile_device(self, user: str) -> Awaitable[bool]: ...
-    def lost_user_mobile_device(self, user: str) -> Awaitable[str]: ...
-    def send_registration_sms(
-        self,
-        user: str,
-        phone_number: str,
-        display_name: str | None = None,
-        message: str | None = None,
-    ) -> Awaitable[None]: ...
-    def authenticate_user(
-        self,
-        user: str,
-        methods: Sequence[Method | str] | None = None,
-        duration_seconds: int | None = None,
-    ) -> Awaitable[AsyncSession]: ...
-    def resume(self, data: str | dict[str, Any]) -> AsyncSession: ...
-    def unseal(self, sealed: str, key: bytes) -> AsyncSession: ...
-
-@final
 class Session:
-    """A user's sign-in session. ``to_json()`` holds the session secret: keep it server side."""
+    """The native sign-in session."""
 
-    @property
-    def user(self) -> str: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def raw_status(self) -> str: ...
-    def refresh(self) -> Status: ...
-    def wait(self, timeout: float = 120.0, interval: float = 2.0) -> Status: ...
-    def watch(self, interval: float = 5.0) -> StatusIterator: ...
-    def logout(self) -> bool: ...
-    def to_json(self) -> str: ...
-    def seal(self, key: bytes) -> str: ...
-
-@final
-class StatusIterator(Iterator[Status]):
-    """The iterator of ``Session.watch()``: yields each status change."""
-
-    def __iter__(self) -> StatusIterator: ...
-    def __next__(self) -> Status: ...
-
-@final
-class AsyncSession:
-    """The asyncio form of ``Session``."""
-
-    @property
-    def user(self) -> str: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def raw_status(self) -> str: ...
-    def refresh(self) -> Awaitable[Status]: ...
-    def wait(self, timeout: float = 120.0, interval: float = 2.0) -> Awaitable[Status]: ...
-    def watch(self, interval: float = 5.0) -> AsyncStatusIterator: ...
-    def logout(self) -> Awaitable[bool]: ...
-    def to_json(self) -> str: ...
-    def seal(self, key: bytes) -> str: ...
-
-@final
-class AsyncStatusIterator(AsyncIterator[Status]):
-    """The async iterator of ``AsyncSession.watch()``."""
-
-    def __aiter__(self) -> AsyncStatusIterator: ...
-    def __anext__(self) -> Awaitable[Status]: ...
-
-def shard_of(session_token: str, count: int) -> int:
-    """The shard (from 0) of ``session_token`` among ``count`` shards (stable hash)."""
-
-@final
-class MonitorEvent:
-    """A status change (``kind == "changed"``) or an unreachable session."""
-
-    @property
-    def kind(self) -> Literal["changed", "unreachable"]: ...
     @property
     def user(self) -> str: ...
     @property
     def session_token(self) -> str: ...
     @property
-    def previous(self) -> Status | None: ...
+    def status(self) -> Status: ...
     @property
-    def status(self) -> Status | None: ...
-    @property
-    def error(self) -> DeviceAuthError | None: ...
+    def raw_status(self) -> str: ...
+    def refresh(self) -> Pending[Status]: ...
+    def wait(self, timeout: float | None = None, interval: float | None = None) -> Pending[Status]: ...
+    def watch(self, interval: float | None = None) -> Watch: ...
+    def logout(self) -> Pending[bool]: ...
+    def to_json(self) -> str: ...
+    def seal(self, key: bytes) -> str: ...
 
 @final
-class Monitor(Iterator[MonitorEvent]):
-    """``deviceauth.activeconnect.Monitor``: watches many sessions; iterate for events."""
+class Watch:
+    """A session's status changes: ``next()`` gives the next one, ``None`` once ended."""
+
+    def next(self) -> Pending[Status | None]: ...
+
+@final
+class Monitor:
+    """The native monitor of many sessions."""
 
     def __new__(
         cls,
-        client: ActiveconnectClient | ActiveconnectAsyncClient,
-        interval: float = 5.0,
-        max_in_flight: int = 100,
-        unreachable_after: float = 60.0,
+        client: Client,
+        interval: float | None = None,
+        max_in_flight: int | None = None,
+        unreachable_after: float | None = None,
         shard: tuple[int, int] | None = None,
     ) -> Monitor: ...
-    def add(self, session: Session | AsyncSession | str | dict[str, Any]) -> bool: ...
+    def add(self, session: Session | str) -> bool: ...
     def remove(self, session_token: str) -> bool: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
     @property
     def shard(self) -> tuple[int, int] | None: ...
-    def poll(self, timeout: float | None = None) -> list[MonitorEvent]: ...
-    def run(self, callback: Callable[[MonitorEvent], object]) -> None: ...
-    def __iter__(self) -> Monitor: ...
-    def __next__(self) -> MonitorEvent: ...
-    def __len__(self) -> int: ...
-    def __contains__(self, session_token: str, /) -> bool: ...
-    def __enter__(self) -> Monitor: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool: ...
-
-@final
-class AsyncMonitor(AsyncIterator[MonitorEvent]):
-    """``deviceauth.activeconnect.AsyncMonitor``: ``async for event in monitor``."""
-
-    def __new__(
-        cls,
-        client: ActiveconnectAsyncClient | ActiveconnectClient,
-        interval: float = 5.0,
-        max_in_flight: int = 100,
-        unreachable_after: float = 60.0,
-        shard: tuple[int, int] | None = None,
-    ) -> AsyncMonitor: ...
-    def add(self, session: AsyncSession | Session | str | dict[str, Any]) -> bool: ...
-    def remove(self, session_token: str) -> bool: ...
-    def close(self) -> None: ...
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def shard(self) -> tuple[int, int] | None: ...
-    def poll(self, timeout: float | None = None) -> Awaitable[list[MonitorEvent]]: ...
-    def __aiter__(self) -> AsyncMonitor: ...
-    def __anext__(self) -> Awaitable[MonitorEvent]: ...
+    def next(self) -> Pending[MonitorEvent | None]: ...
+    def poll(self, timeout: float | None = None) -> Pending[list[MonitorEvent]]: ...
+    def describe(self, name: str) -> str: ...
     def __len__(self) -> int: ...
     def __contains__(self, session_token: str, /) -> bool: ...
 
 # ---------------------------------------------------------------- projectinsight
 
 @final
-class PendingActivation:
-    """An activation request waiting for the user."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-
-@final
-class DeviceActivation:
-    """A completed activation; ``api_token`` is sensitive and never shown by ``repr()``."""
-
-    @property
-    def api_token(self) -> str: ...
-    @property
-    def device_id(self) -> str: ...
-    @property
-    def user_id(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-
-@final
 class ProjectInsightClient:
-    """``deviceauth.projectinsight.Client``: blocking calls, GIL released."""
+    """The native Project Insight client."""
 
-    def __new__(
-        cls,
-        base_url: str,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        user_agent: str | None = None,
-        allow_insecure_http: bool = False,
-    ) -> ProjectInsightClient: ...
+    def __new__(cls, base_url: str, **options: Unpack[HttpOptions]) -> ProjectInsightClient: ...
     @property
     def base_url(self) -> str: ...
     def create_device_activation(
@@ -347,57 +179,15 @@ class ProjectInsightClient:
         device: str | None = None,
         ip_address: str | None = None,
         host_name: str | None = None,
-    ) -> PendingActivation: ...
+    ) -> Pending[PendingActivation]: ...
     def complete_device_activation(
-        self,
-        activation_id: str,
-        code: str,
-        client_agent: str,
-        timeout_minutes: int | None = None,
-    ) -> DeviceActivation: ...
+        self, activation_id: str, code: str, client_agent: str, timeout_minutes: int | None = None
+    ) -> Pending[DeviceActivation]: ...
     def with_api_token(self, api_token: str) -> ApiClient: ...
 
 @final
-class ProjectInsightAsyncClient:
-    """``deviceauth.projectinsight.AsyncClient``: the same methods, awaitable."""
-
-    def __new__(
-        cls,
-        base_url: str,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        user_agent: str | None = None,
-        allow_insecure_http: bool = False,
-    ) -> ProjectInsightAsyncClient: ...
-    @property
-    def base_url(self) -> str: ...
-    def create_device_activation(
-        self,
-        client_agent: str,
-        platform: str | None = None,
-        device: str | None = None,
-        ip_address: str | None = None,
-        host_name: str | None = None,
-    ) -> Awaitable[PendingActivation]: ...
-    def complete_device_activation(
-        self,
-        activation_id: str,
-        code: str,
-        client_agent: str,
-        timeout_minutes: int | None = None,
-    ) -> Awaitable[DeviceActivation]: ...
-    def with_api_token(self, api_token: str) -> AsyncApiClient: ...
-
-@final
 class ApiClient:
-    """A Project Insight client that sends an API token; answers are parsed JSON."""
+    """The native client that sends an API token; answers are JSON text."""
 
-    def get(self, path: str) -> Any: ...
-    def post(self, path: str, body: Any) -> Any: ...
-
-@final
-class AsyncApiClient:
-    """The asyncio form of ``ApiClient``."""
-
-    def get(self, path: str) -> Awaitable[Any]: ...
-    def post(self, path: str, body: Any) -> Awaitable[Any]: ...
+    def get(self, path: str) -> Pending[str]: ...
+    def post(self, path: str, body: str) -> Pending[str]: ...

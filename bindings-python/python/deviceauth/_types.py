@@ -1,10 +1,41 @@
-"""The pure-Python enums of deviceauth.activeconnect: :class:`Status` and :class:`Method`."""
+"""The pure-Python types of deviceauth: the enums :class:`Status` and :class:`Method`, the
+result classes the native layer makes (:class:`AddedUsers`, :class:`MonitorEvent`,
+:class:`PendingActivation`, :class:`DeviceActivation`), and :class:`HttpOptions`, the
+keyword options of every client."""
 
 from __future__ import annotations
 
+import datetime
 import enum
+import json
+import os
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Literal, NamedTuple, Optional, Sequence, TypedDict, TypeVar, Union
 
-__all__ = ["Status", "Method"]
+from ._errors import DeviceAuthError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ._native import RetryPolicy
+
+__all__ = ["Status", "Method", "HttpOptions", "AddedUsers", "MonitorEvent", "PendingActivation", "DeviceActivation"]
+
+
+class HttpOptions(TypedDict, total=False):
+    """Keyword options of the Activeconnect and Project Insight clients. Each one left out
+    (or ``None``) keeps the core's default."""
+
+    #: Time limit in seconds of one HTTP request (default 10).
+    timeout: Optional[float]
+    #: How idempotent calls are retried (default ``RetryPolicy()``).
+    retry: Optional[RetryPolicy]
+    #: The ``User-Agent`` header (default ``deviceauth/<version>``).
+    user_agent: Optional[str]
+    #: Allow plain ``http://`` to hosts other than loopback (test networks only).
+    allow_insecure_http: Optional[bool]
+    #: Origins (``scheme://host:port``) besides the base URL's that session status and
+    #: logout URLs handed out by the service may point at (default: none).
+    allowed_origins: Optional[Sequence[str]]
+    #: A PEM file of extra root certificates to trust (e.g. the emulator's CA).
+    ca_file: Optional[Union[str, "os.PathLike[str]"]]
 
 
 class Status(str, enum.Enum):
@@ -85,6 +116,99 @@ class Method(str, enum.Enum):
         return format(str(self.value), format_spec)
 
 
+class AddedUsers(NamedTuple):
+    """Which users ``add_users`` created and which already existed."""
+
+    #: Users the call created.
+    created: List[str]
+    #: Users that existed before the call.
+    existing: List[str]
+
+
+class MonitorEvent(NamedTuple):
+    """One event of a monitor: a status change (``kind == "changed"``, with ``previous`` and
+    ``status``) or a session that could not be polled (``kind == "unreachable"``, with
+    ``error``). Either way ``user`` and ``session_token`` say which session. After an ended
+    status or an unreachable event the session is no longer watched. ``repr()`` shows the
+    kind, the user and the statuses, never a secret."""
+
+    #: ``"changed"`` or ``"unreachable"``.
+    kind: Literal["changed", "unreachable"]
+    #: The session's user.
+    user: str
+    #: The session's token (what ``Monitor.remove`` takes).
+    session_token: str
+    #: The status before the change (``None`` for an unreachable event).
+    previous: Optional[Status] = None
+    #: The status now (``None`` for an unreachable event).
+    status: Optional[Status] = None
+    #: The last error (``None`` for a change).
+    error: Optional[DeviceAuthError] = None
+
+    def __repr__(self) -> str:
+        if self.previous is not None and self.status is not None:
+            change = f"previous={self.previous.value!r}, status={self.status.value!r}"
+        else:
+            change = f"error={self.error!r}"
+        return f"MonitorEvent(kind={self.kind!r}, user={self.user!r}, {change})"
+
+
+class PendingActivation(NamedTuple):
+    """An activation request waiting for the user: send them to ``url``, where they read the
+    code for ``complete_device_activation``."""
+
+    #: The activation request id.
+    id: str
+    #: Where the user approves the device and reads the activation code.
+    url: str
+    #: When the request expires (timezone-aware, UTC).
+    expires_at: datetime.datetime
+
+
+class DeviceActivation(NamedTuple):
+    """A completed activation. ``api_token`` is the credential: pass it to
+    ``with_api_token`` and keep it secret; ``repr()`` never shows it."""
+
+    #: The API token (sensitive).
+    api_token: str
+    #: The id of the activated device.
+    device_id: str
+    #: The user the token acts for.
+    user_id: str
+    #: When the token expires (timezone-aware, UTC).
+    expires_at: datetime.datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"DeviceActivation(device_id={self.device_id!r}, user_id={self.user_id!r}, "
+            f"expires_at={self.expires_at.isoformat()}, api_token=[redacted])"
+        )
+
+
 # Shown and pickled under the module users import them from.
-Status.__module__ = "deviceauth.activeconnect"
-Method.__module__ = "deviceauth.activeconnect"
+for _cls in (Status, Method, AddedUsers, MonitorEvent, PendingActivation, DeviceActivation):
+    _cls.__module__ = "deviceauth.projectinsight" if _cls.__name__.endswith("Activation") else "deviceauth.activeconnect"
+del _cls
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+async def _then(pending: Awaitable[_T], wrap: Callable[[_T], _R]) -> _R:
+    """``wrap`` of what ``pending`` gives, as one awaitable."""
+    return wrap(await pending)
+
+
+def _to_json(value: Any) -> str:
+    """``value`` as JSON text; NaN or infinity is :class:`InvalidArgumentError` (an
+    unsupported type stays ``TypeError``)."""
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except ValueError as error:
+        raise InvalidArgumentError(f"not valid JSON: {error}") from None
+
+
+def _stored(data: Any) -> Any:
+    """Stored session data as the native layer takes it: a dict becomes its JSON text."""
+    return _to_json(data) if isinstance(data, dict) else data

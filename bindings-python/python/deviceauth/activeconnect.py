@@ -12,73 +12,458 @@
 
 :meth:`Session.to_json` is the session's state, to keep in your server-side session store
 and :meth:`Client.resume` later. :class:`AsyncClient` and :class:`AsyncSession` are the
-asyncio forms.
+asyncio forms: the same methods, returning awaitables.
 
 To watch many signed-in users at once, add their sessions to one :class:`Monitor` (or
 :class:`AsyncMonitor`): a single polling task, spread over the interval, reports each
 status change once as a :class:`MonitorEvent`; ``shard=(index, count)`` and
 :func:`shard_of` split the sessions between processes.
+
+Every class here is a thin face over one native class of ``deviceauth._native``; defaults
+(``None`` below) are the Rust core's.
 """
 
-from ._errors import (
-    AbortedError,
-    DeviceAuthError,
-    HttpError,
-    InvalidArgumentError,
-    NotFoundError,
-    NotStartedError,
-    ProtocolError,
-    RefusedError,
-    TimeoutError,
-    TransportError,
-    UnauthorizedError,
+from __future__ import annotations
+
+from types import TracebackType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
 )
-from ._native import (
-    DEFAULT_BASE_URL,
-    MAX_USER_ID_BYTES,
-    SERVER_ENV,
-    ActiveconnectAsyncClient as AsyncClient,
-    ActiveconnectClient as Client,
-    AddedUsers,
-    AsyncMonitor,
-    AsyncSession,
-    AsyncStatusIterator,
-    Monitor,
-    MonitorEvent,
-    RetryPolicy,
-    Session,
-    StatusIterator,
-    shard_of,
-)
-from ._types import Method, Status
+
+from . import _native
+from ._errors import *  # noqa: F403 (every exception class, re-exported)
+from ._native import DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV, RetryPolicy, shard_of
+from ._types import AddedUsers, HttpOptions, Method, MonitorEvent, Status, _stored, _then
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
-    "Client",
-    "AsyncClient",
-    "Session",
-    "AsyncSession",
-    "StatusIterator",
-    "AsyncStatusIterator",
-    "AddedUsers",
-    "Monitor",
-    "AsyncMonitor",
-    "MonitorEvent",
-    "shard_of",
-    "Status",
-    "Method",
-    "RetryPolicy",
-    "DEFAULT_BASE_URL",
-    "SERVER_ENV",
-    "MAX_USER_ID_BYTES",
-    "DeviceAuthError",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "UnauthorizedError",
-    "NotStartedError",
-    "RefusedError",
-    "HttpError",
-    "ProtocolError",
-    "TimeoutError",
-    "AbortedError",
-    "TransportError",
-]
+    "Client", "AsyncClient", "Session", "AsyncSession", "StatusIterator", "AsyncStatusIterator",
+    "AddedUsers", "Monitor", "AsyncMonitor", "MonitorEvent", "shard_of", "Status", "Method",
+    "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES"
+]  # fmt: skip
+__all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
+            "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
+            "InternalError", "RateLimitedError", "ExpiredError"]  # fmt: skip
+
+_S = TypeVar("_S", bound="_Session")
+_T = TypeVar("_T")
+StoredSession = Union[str, Dict[str, Any]]
+
+
+def _or_end(value: Optional[_T], end: Type[Exception]) -> _T:
+    """``value``, or ``end`` (``StopIteration``, ``StopAsyncIteration``) raised for the
+    ``None`` that marks the end of a stream."""
+    if value is None:
+        raise end
+    return value
+
+
+class _Client(Generic[_S]):
+    """What :class:`Client` and :class:`AsyncClient` share."""
+
+    __slots__ = ("_native",)
+
+    def __init__(
+        self,
+        application_id: str,
+        application_secret: str,
+        base_url: Optional[str] = None,
+        **options: Unpack[HttpOptions],
+    ) -> None:
+        self._native = _native.Client(application_id, application_secret, base_url, **options)
+
+    def _session(self, native: _native.Session) -> _S:
+        raise NotImplementedError
+
+    @property
+    def application_id(self) -> str:
+        """The application id."""
+        return self._native.application_id
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._native.base_url
+
+    def resume(self, data: StoredSession) -> _S:
+        """A session from stored data: the text of ``to_json()``, or the dict it parses to.
+        No request is sent. Status or logout URLs outside the allowed origins are refused."""
+        return self._session(self._native.resume(_stored(data)))
+
+    def unseal(self, sealed: str, key: bytes) -> _S:
+        """A session from the text of ``seal(key)``. Raises :class:`InvalidArgumentError`
+        when the text was altered or truncated, or sealed with another key or application."""
+        return self._session(self._native.unseal(sealed, key))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(application_id={self.application_id!r}, base_url={self.base_url!r})"
+
+
+class Client(_Client["Session"]):
+    """A client for one Activeconnect (IAMPASS) application: manage users and start sign-ins.
+
+    Every call blocks with the GIL released; :class:`AsyncClient` has the same methods for
+    asyncio. Bad values raise :class:`InvalidArgumentError` before any request is sent.
+
+    ``base_url`` defaults to ``$ACTIVE_CONNECT_SERVER`` (then ``$IAMPASS_SERVER``), else the
+    production service. The keyword options are :class:`HttpOptions` (``timeout`` of one
+    HTTP request in seconds, ``retry``, ``user_agent``, ``allow_insecure_http``,
+    ``allowed_origins``, ``ca_file``). The client is thread-safe and safe to use after
+    ``os.fork()`` (the child builds its own connection pool).
+    """
+
+    __slots__ = ()
+
+    def _session(self, native: _native.Session) -> Session:
+        return Session(native)
+
+    def add_users(self, users: Sequence[str]) -> AddedUsers:
+        """Registers users with the service. Adding a user twice is harmless: it is reported
+        in ``existing``. Use a random token per user rather than a name."""
+        return self._native.add_users(users).wait()
+
+    def add_user(self, user: str) -> AddedUsers:
+        """Registers one user; see :meth:`add_users`."""
+        return self._native.add_user(user).wait()
+
+    def delete_users(self, users: Sequence[str]) -> None:
+        """Removes users from the service."""
+        return self._native.delete_users(users).wait()
+
+    def device_registration_link(self, user: str, display_name: Optional[str] = None) -> str:
+        """The link that registers the user's phone, to open on the phone (e-mail, SMS, QR
+        code). ``display_name`` is what the phone app shows for this account."""
+        return self._native.device_registration_link(user, display_name).wait()
+
+    def has_registered_mobile_device(self, user: str) -> bool:
+        """Whether the user has registered a phone."""
+        return self._native.has_registered_mobile_device(user).wait()
+
+    def lost_user_mobile_device(self, user: str) -> str:
+        """Disables the user's phone and returns a new registration link."""
+        return self._native.lost_user_mobile_device(user).wait()
+
+    def send_registration_sms(
+        self, user: str, phone_number: str, display_name: Optional[str] = None, message: Optional[str] = None
+    ) -> None:
+        """Has the service text the registration link to ``phone_number`` (E.164, e.g.
+        ``+15550100``). Never retried once the request may have been sent."""
+        return self._native.send_registration_sms(user, phone_number, display_name, message).wait()
+
+    def authenticate_user(
+        self, user: str, methods: Optional[Sequence[Union[Method, str]]] = None, duration_seconds: Optional[int] = None
+    ) -> Session:
+        """Pushes a sign-in request to the user's phone and returns its :class:`Session`.
+
+        ``methods`` (:class:`Method` members or strings) limits how the user may answer;
+        leave it out to let the service choose (preferred). ``duration_seconds`` is the
+        session's lifetime once active. A refusal raises :class:`NotStartedError` with
+        ``.reason`` (e.g. ``NO_MOBILE_DEVICE``). Never retried once the request may have
+        been sent."""
+        return Session(self._native.authenticate_user(user, methods, duration_seconds).wait())
+
+
+class AsyncClient(_Client["AsyncSession"]):
+    """The asyncio form of :class:`Client`: the same constructor and methods, each returning
+    an awaitable. Cancelling the awaiting task cancels the request."""
+
+    __slots__ = ()
+
+    def _session(self, native: _native.Session) -> AsyncSession:
+        return AsyncSession(native)
+
+    def add_users(self, users: Sequence[str]) -> Awaitable[AddedUsers]:
+        """See :meth:`Client.add_users`."""
+        return self._native.add_users(users)
+
+    def add_user(self, user: str) -> Awaitable[AddedUsers]:
+        """See :meth:`Client.add_user`."""
+        return self._native.add_user(user)
+
+    def delete_users(self, users: Sequence[str]) -> Awaitable[None]:
+        """See :meth:`Client.delete_users`."""
+        return self._native.delete_users(users)
+
+    def device_registration_link(self, user: str, display_name: Optional[str] = None) -> Awaitable[str]:
+        """See :meth:`Client.device_registration_link`."""
+        return self._native.device_registration_link(user, display_name)
+
+    def has_registered_mobile_device(self, user: str) -> Awaitable[bool]:
+        """See :meth:`Client.has_registered_mobile_device`."""
+        return self._native.has_registered_mobile_device(user)
+
+    def lost_user_mobile_device(self, user: str) -> Awaitable[str]:
+        """See :meth:`Client.lost_user_mobile_device`."""
+        return self._native.lost_user_mobile_device(user)
+
+    def send_registration_sms(
+        self, user: str, phone_number: str, display_name: Optional[str] = None, message: Optional[str] = None
+    ) -> Awaitable[None]:
+        """See :meth:`Client.send_registration_sms`."""
+        return self._native.send_registration_sms(user, phone_number, display_name, message)
+
+    def authenticate_user(
+        self, user: str, methods: Optional[Sequence[Union[Method, str]]] = None, duration_seconds: Optional[int] = None
+    ) -> Awaitable[AsyncSession]:
+        """See :meth:`Client.authenticate_user`; the awaitable gives an :class:`AsyncSession`.
+        Bad values raise at once, before any awaitable exists."""
+        return _then(self._native.authenticate_user(user, methods, duration_seconds), AsyncSession)
+
+
+class _Session:
+    """What :class:`Session` and :class:`AsyncSession` share."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Session) -> None:
+        self._native = native
+
+    @property
+    def user(self) -> str:
+        """The user id the session belongs to."""
+        return self._native.user
+
+    @property
+    def session_token(self) -> str:
+        """The session's token (not a secret: what a :class:`Monitor` reports)."""
+        return self._native.session_token
+
+    @property
+    def status(self) -> Status:
+        """The last status seen (no request), as a :class:`Status` member."""
+        return self._native.status
+
+    @property
+    def raw_status(self) -> str:
+        """The last status seen as the service spelled it (useful when ``status`` is ``UNKNOWN``)."""
+        return self._native.raw_status
+
+    def to_json(self) -> str:
+        """The session's state as JSON, for ``resume()`` later. Sensitive: it holds the
+        session secret; keep it server side (never in a cookie or a log)."""
+        return self._native.to_json()
+
+    def seal(self, key: bytes) -> str:
+        """The session sealed with ``key`` (32 bytes): encrypted and authenticated into an
+        opaque string that may sit in a cookie; ``unseal(text, key)`` resumes it."""
+        return self._native.seal(key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(user={self.user!r}, status={self.raw_status!r})"
+
+
+class Session(_Session):
+    """A user's sign-in session, returned by :meth:`Client.authenticate_user` and
+    :meth:`Client.resume`. ``repr()`` shows only the user and the status."""
+
+    __slots__ = ()
+
+    def refresh(self) -> Status:
+        """Polls the status once and returns it. An ended session is not polled again."""
+        return self._native.refresh().wait()
+
+    def wait(self, timeout: Optional[float] = None, interval: Optional[float] = None) -> Status:
+        """Polls every ``interval`` seconds (default 2) until the session is no longer in
+        progress and returns that status (``ACTIVE``, or how it ended). Raises
+        :class:`TimeoutError` after ``timeout`` seconds (default 120). Ctrl-C interrupts it
+        (``KeyboardInterrupt``) within 0.1 s and stops the polling."""
+        return self._native.wait(timeout, interval).wait()
+
+    def watch(self, interval: Optional[float] = None) -> StatusIterator:
+        """An iterator of status changes, polled every ``interval`` seconds (default 5), for
+        as long as the user stays signed in: it yields on each change and stops after an
+        ended status. A failed poll raises; iterating again goes on after a transient one."""
+        return StatusIterator(self._native.watch(interval))
+
+    def logout(self) -> bool:
+        """Ends the session at the service: ``True`` when it closed it, ``False`` when it
+        was already over."""
+        return self._native.logout().wait()
+
+
+class AsyncSession(_Session):
+    """The asyncio form of :class:`Session`: ``refresh``, ``wait`` and ``logout`` return
+    awaitables and ``watch`` an async iterator. Cancelling the awaiting task stops the polling."""
+
+    __slots__ = ()
+
+    def refresh(self) -> Awaitable[Status]:
+        """See :meth:`Session.refresh`."""
+        return self._native.refresh()
+
+    def wait(self, timeout: Optional[float] = None, interval: Optional[float] = None) -> Awaitable[Status]:
+        """See :meth:`Session.wait`."""
+        return self._native.wait(timeout, interval)
+
+    def watch(self, interval: Optional[float] = None) -> AsyncStatusIterator:
+        """See :meth:`Session.watch`: ``async for status in session.watch(): ...``."""
+        return AsyncStatusIterator(self._native.watch(interval))
+
+    def logout(self) -> Awaitable[bool]:
+        """See :meth:`Session.logout`."""
+        return self._native.logout()
+
+
+class _Changes:
+    """What :class:`StatusIterator` and :class:`AsyncStatusIterator` share."""
+
+    __slots__ = ("_watch",)
+
+    def __init__(self, watch: _native.Watch) -> None:
+        self._watch = watch
+
+
+class StatusIterator(_Changes, Iterator[Status]):
+    """The iterator returned by :meth:`Session.watch`."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> StatusIterator:
+        return self
+
+    def __next__(self) -> Status:
+        return _or_end(self._watch.next().wait(), StopIteration)
+
+
+class AsyncStatusIterator(_Changes, AsyncIterator[Status]):
+    """The async iterator returned by :meth:`AsyncSession.watch`."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncStatusIterator:
+        return self
+
+    async def __anext__(self) -> Status:
+        return _or_end(await self._watch.next(), StopAsyncIteration)
+
+
+class _Monitor:
+    """What :class:`Monitor` and :class:`AsyncMonitor` share."""
+
+    __slots__ = ("_native",)
+
+    def __init__(
+        self,
+        client: Union[Client, AsyncClient],
+        interval: Optional[float] = None,
+        max_in_flight: Optional[int] = None,
+        unreachable_after: Optional[float] = None,
+        shard: Optional[Tuple[int, int]] = None,
+    ) -> None:
+        if not isinstance(client, _Client):
+            raise TypeError("client must be an activeconnect.Client or activeconnect.AsyncClient")
+        self._native = _native.Monitor(client._native, interval, max_in_flight, unreachable_after, shard)
+
+    def add(self, session: Union[Session, AsyncSession, StoredSession]) -> bool:
+        """Starts watching a session: a :class:`Session`, an :class:`AsyncSession`, the text
+        of ``to_json()`` or the dict it parses to. ``False`` when it is already watched,
+        already ended, belongs to another shard, or the monitor is closed. No request is sent."""
+        return self._native.add(session._native if isinstance(session, _Session) else _stored(session))
+
+    def remove(self, session_token: str) -> bool:
+        """Stops watching the session with this token; ``False`` when it was not watched."""
+        return self._native.remove(session_token)
+
+    def close(self) -> None:
+        """Stops the polling. Events already found can still be read; then iteration ends."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._native.closed
+
+    @property
+    def shard(self) -> Optional[Tuple[int, int]]:
+        """``(index, count)`` of the shard watched, or ``None``."""
+        return self._native.shard
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __contains__(self, session_token: object) -> bool:
+        return isinstance(session_token, str) and session_token in self._native
+
+    def __repr__(self) -> str:
+        return self._native.describe(type(self).__name__)
+
+
+class Monitor(_Monitor, Iterator[MonitorEvent]):
+    """Watches many signed-in sessions with one polling task, for remote logout and walkaway.
+
+    Every session added is polled once per ``interval`` seconds (default 5; the first poll
+    of each at a random moment within the interval), with at most ``max_in_flight`` polls at
+    a time (default 100). Iterating gives a :class:`MonitorEvent` for each status change,
+    once; a session is dropped after an ended status, and reported ``"unreachable"`` (and
+    dropped) when its polls keep failing for ``unreachable_after`` seconds (default 60) or
+    fail for good. ``shard=(index, count)`` watches only the sessions whose token falls in
+    that shard (see :func:`shard_of`).
+
+    ``client`` is a :class:`Client` (or an :class:`AsyncClient`). Blocking reads release the
+    GIL and Ctrl-C interrupts them. :meth:`close` (or leaving a ``with`` block) stops the
+    polling. A monitor belongs to the process that made it: after ``fork()`` start a new one.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Monitor:
+        return self
+
+    def __next__(self) -> MonitorEvent:
+        """The next event, waiting as long as it takes (GIL released; Ctrl-C interrupts)."""
+        return _or_end(self._native.next().wait(), StopIteration)
+
+    def poll(self, timeout: Optional[float] = None) -> List[MonitorEvent]:
+        """Waits up to ``timeout`` seconds (``None``: as long as it takes; ``0``: not at
+        all) for an event and returns every event ready then, oldest first; ``[]`` when none
+        came (or the monitor is closed and drained). GIL released; Ctrl-C interrupts."""
+        return self._native.poll(timeout).wait()
+
+    def run(self, callback: Callable[[MonitorEvent], object]) -> None:
+        """Calls ``callback(event)`` for each event as it comes, until the monitor is closed
+        (the callback may call :meth:`close`) and drained. An exception from the callback,
+        or Ctrl-C, ends it and propagates."""
+        for event in self:
+            callback(event)
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+
+class AsyncMonitor(_Monitor, AsyncIterator[MonitorEvent]):
+    """The asyncio form of :class:`Monitor`: ``async for event in monitor`` gives the
+    events, and ``await monitor.poll(timeout)`` a list of the ready ones. Cancelling the
+    awaiting task leaves the monitor running and loses no event."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncMonitor:
+        return self
+
+    async def __anext__(self) -> MonitorEvent:
+        return _or_end(await self._native.next(), StopAsyncIteration)
+
+    def poll(self, timeout: Optional[float] = None) -> Awaitable[List[MonitorEvent]]:
+        """See :meth:`Monitor.poll`."""
+        return self._native.poll(timeout)
