@@ -1,8 +1,8 @@
-// ESM entry: the same native module as `require('deviceauth')`, with named exports.
+// ESM entry: the same objects as `require('deviceauth')`, with named exports.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const binding = require('./index.js');
+const deviceauth = require('./index.js');
 
-export const { activeconnect, projectinsight, qr, ErrorCode } = binding;
-export default binding;
+export const { activeconnect, projectinsight, qr, ErrorCode, DeviceAuthError, logs } = deviceauth;
+export default deviceauth;

@@ -18,6 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const { activeconnect } = createRequire(import.meta.url)('..');
 const seconds = Number(process.argv[2] ?? 3);
+const rounds = 5;
 
 const emulatorPath =
   process.env.DEVICEAUTH_EMULATOR ??
@@ -109,6 +110,29 @@ try {
   line(['in flight', 'signed addon calls/s', 'plain fetch calls/s', 'addon / fetch']);
   line(['-'.repeat(9), '-'.repeat(24), '-'.repeat(24), '-'.repeat(24)]);
   for (const r of rows) line([r.inFlight, r.addon.toFixed(0), r.floor.toFixed(0), `${r.ratio.toFixed(2)}x`]);
+  // The binding against the core alone, in this process and under the same load: the core's
+  // own calls/s on the addon's runtime (no JavaScript), interleaved with the addon's.
+  const native = createRequire(import.meta.url)('../native.js');
+  const raw = new native.AcClient({ applicationId: app.application_id, applicationSecret: app.application_secret, baseUrl: emulator.url, http: {} });
+  console.log(`\nbinding vs core alone in this process (${rounds} interleaved rounds, ${seconds} s per side):`);
+  for (const inFlight of [1, 100]) {
+    let node = 0;
+    let core = 0;
+    for (let round = 0; round < rounds; round += 1) {
+      node += await measure(signed, inFlight, (seconds * 1000) / rounds);
+      core += await raw.__coreCallsPerSecond(user, inFlight, (seconds * 1000) / rounds);
+    }
+    console.log(`  ${inFlight} in flight: node ${(node / rounds).toFixed(0)}/s, core ${(core / rounds).toFixed(0)}/s, node/core ${(node / core).toFixed(2)}x`);
+  }
+  const times = [];
+  for (let end = performance.now() + seconds * 1000; performance.now() < end; ) {
+    const started = performance.now();
+    await signed();
+    times.push((performance.now() - started) * 1000);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(0);
+  console.log(`  one call at a time: p50 ${at(0.5)} us, p99 ${at(0.99)} us (${times.length} calls)`);
   console.log(
     '\nThe fetch requests are unsigned: the emulator answers them 401 without checking a' +
       '\nsignature, so that column is the transport floor (HTTP/1.1 to the same endpoint),' +

@@ -1,336 +1,500 @@
-//! `activeconnect`: the Activeconnect (IAMPASS) client of the core, for Node.
-//!
-//! Every method converts its arguments, calls the core on the addon's tokio runtime and
-//! returns a Promise; errors are mapped by [`crate::errors`].
+//! `activeconnect`: the core's client, session, status stream and monitor.
 
-mod monitor;
-mod session;
+use std::sync::Arc;
 
 use deviceauth::activeconnect as core;
-use napi::bindgen_prelude::{AsyncBlock, Object, Unknown};
-use napi::{Env, ValueType};
+use napi::Env;
+use napi::bindgen_prelude::Uint8Array;
 use napi_derive::napi;
+use tokio::sync::{Mutex, watch};
 
-pub use session::Session;
+use crate::errors::{self, CoreError, JsError};
+use crate::settle::{self, Promise};
+use crate::{CancelToken, HttpOptions, millis, whole};
 
-use crate::convert::{self, Arg, invalid};
-use crate::errors::{self, CoreError, Outcome};
-use crate::inspect::{self, REDACTED};
-
-/// Options of `new activeconnect.Client(options)`.
-// Declares a TypeScript interface only: the value is read field by field in `convert`.
-#[allow(dead_code)]
-#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
-pub struct ClientOptions {
-    /// The application id.
+/// Options of the client; the face checked their JS types.
+#[napi(object)]
+pub struct AcClientOptions {
     pub application_id: String,
-    /// The application secret. Never shown by `util.inspect` or in error messages.
     pub application_secret: String,
-    /// The service's base URL. Default: `$ACTIVE_CONNECT_SERVER`, then
-    /// `$IAMPASS_SERVER`, then `https://activeconnect.activeapi.ninja`.
     pub base_url: Option<String>,
-    /// Time limit of one HTTP request in milliseconds (default 10000).
-    pub timeout_ms: Option<f64>,
-    /// Allow plain `http://` to hosts other than loopback (default `false`: only
-    /// `https://`, and `http://` to `127.0.0.0/8`, `::1` and `localhost`).
-    pub allow_insecure_http: Option<bool>,
+    pub http: HttpOptions,
 }
 
-/// Which users `addUsers` created and which already existed.
-#[napi(object, namespace = "activeconnect", object_from_js = false)]
-pub struct AddedUsers {
-    /// Users the call created.
-    pub created: Vec<String>,
-    /// Users that existed before the call.
-    pub existing: Vec<String>,
-}
+impl TryFrom<AcClientOptions> for core::ClientBuilder {
+    type Error = CoreError;
 
-/// Options of `deviceRegistrationLink`.
-// Declares a TypeScript interface only: the value is read field by field in `convert`.
-#[allow(dead_code)]
-#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
-pub struct RegistrationLinkOptions {
-    /// What the phone app shows for this account.
-    pub display_name: Option<String>,
-}
-
-/// Options of `sendRegistrationSms`.
-// Declares a TypeScript interface only: the value is read field by field in `convert`.
-#[allow(dead_code)]
-#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
-pub struct RegistrationSmsOptions {
-    /// What the phone app shows for this account.
-    pub display_name: Option<String>,
-    /// The text of the SMS.
-    pub message: Option<String>,
+    fn try_from(options: AcClientOptions) -> Result<Self, CoreError> {
+        let mut builder = core::Client::builder(options.application_id, options.application_secret);
+        if let Some(url) = options.base_url {
+            builder = builder.base_url(url);
+        }
+        options.http.apply(builder)
+    }
 }
 
 /// Options of `authenticateUser`.
-// Declares a TypeScript interface only: the value is read field by field in `convert`.
-#[allow(dead_code)]
-#[napi(object, namespace = "activeconnect", object_from_js = false, object_to_js = false)]
+#[napi(object)]
 pub struct AuthenticateOptions {
-    /// Methods the user may use; leave out to let the service choose (preferred).
-    #[napi(ts_type = "Array<'acceptance' | 'device' | 'facial'>")]
     pub methods: Option<Vec<String>>,
-    /// Lifetime of the session once active, in seconds (service default 3600).
-    pub duration_seconds: Option<u32>,
+    pub duration_seconds: Option<f64>,
 }
 
-/// A client for one Activeconnect application.
-#[napi(namespace = "activeconnect", js_name = "Client")]
-pub struct Client {
+impl TryFrom<AuthenticateOptions> for core::AuthenticateOptions {
+    type Error = CoreError;
+
+    fn try_from(options: AuthenticateOptions) -> Result<Self, CoreError> {
+        let mut result = core::AuthenticateOptions::default();
+        for method in options.methods.unwrap_or_default() {
+            result.methods.push(method.parse()?);
+        }
+        if let Some(seconds) = options.duration_seconds {
+            result.duration_seconds = Some(whole("durationSeconds", seconds, u32::MAX.into())? as u32);
+        }
+        Ok(result)
+    }
+}
+
+/// Options of `wait`.
+#[napi(object)]
+pub struct WaitOptions {
+    pub timeout_ms: Option<f64>,
+    pub interval_ms: Option<f64>,
+}
+
+impl TryFrom<WaitOptions> for core::WaitOptions {
+    type Error = CoreError;
+
+    fn try_from(options: WaitOptions) -> Result<Self, CoreError> {
+        let core = core::WaitOptions::default();
+        let deadline = millis("timeoutMs", options.timeout_ms)?.unwrap_or(core.deadline);
+        let result = core::WaitOptions { deadline, interval: millis("intervalMs", options.interval_ms)?.unwrap_or(core.interval) };
+        result.validate().map(|()| result)
+    }
+}
+
+/// Options of `watch`.
+#[napi(object)]
+pub struct WatchOptions {
+    pub interval_ms: Option<f64>,
+}
+
+impl TryFrom<WatchOptions> for core::WatchOptions {
+    type Error = CoreError;
+
+    fn try_from(options: WatchOptions) -> Result<Self, CoreError> {
+        let interval = millis("intervalMs", options.interval_ms)?;
+        let result = core::WatchOptions { interval: interval.unwrap_or(core::WatchOptions::default().interval) };
+        result.validate().map(|()| result)
+    }
+}
+
+/// Options of the monitor.
+#[napi(object)]
+pub struct MonitorOptions {
+    pub interval_ms: Option<f64>,
+    pub max_in_flight: Option<f64>,
+    pub unreachable_after_ms: Option<f64>,
+    pub shard_index: Option<f64>,
+    pub shard_count: Option<f64>,
+}
+
+impl TryFrom<MonitorOptions> for core::MonitorOptions {
+    type Error = CoreError;
+
+    fn try_from(options: MonitorOptions) -> Result<Self, CoreError> {
+        let mut result = core::MonitorOptions::default();
+        if let Some(interval) = millis("intervalMs", options.interval_ms)? {
+            result.interval = interval;
+        }
+        if let Some(max) = options.max_in_flight {
+            result.max_in_flight = whole("maxInFlight", max, u32::MAX.into())? as usize;
+        }
+        if let Some(after) = millis("unreachableAfterMs", options.unreachable_after_ms)? {
+            result.unreachable_after = after;
+        }
+        if options.shard_index.is_some() || options.shard_count.is_some() {
+            let part = |name, value: Option<f64>| match value {
+                Some(value) => Ok(whole(name, value, u32::MAX.into())? as u32),
+                None => Err(CoreError::InvalidArgument(format!("{name} is required"))),
+            };
+            result.shard = Some(core::Shard::new(part("shard.index", options.shard_index)?, part("shard.count", options.shard_count)?)?);
+        }
+        result.validate()?;
+        Ok(result)
+    }
+}
+
+/// Which users `addUsers` created and which existed.
+#[napi(object, object_from_js = false)]
+pub struct AddedUsers {
+    pub created: Vec<String>,
+    pub existing: Vec<String>,
+}
+
+#[napi]
+pub struct AcClient {
     inner: core::Client,
 }
 
-#[napi(namespace = "activeconnect")]
-impl Client {
-    /// Checks the options and makes the client; no request is sent. Throws an `Error`
-    /// with code `INVALID_ARGUMENT` for missing or malformed options.
-    #[napi(constructor, ts_args_type = "options: ClientOptions")]
-    pub fn new(env: Env, options: Unknown) -> napi::Result<Self> {
-        build_client(&options).map(|inner| Client { inner }).map_err(|e| errors::throw(&env, e))
+#[napi]
+impl AcClient {
+    #[napi(constructor)]
+    pub fn new(env: Env, options: AcClientOptions) -> napi::Result<Self> {
+        let _runtime = settle::RUNTIME.enter();
+        errors::sync(&env, || core::ClientBuilder::try_from(options)?.build()).map(|inner| AcClient { inner })
     }
 
-    /// The application id.
     #[napi(getter)]
     pub fn application_id(&self) -> String {
         self.inner.application_id().to_owned()
     }
 
-    /// The service's base URL.
     #[napi(getter)]
     pub fn base_url(&self) -> String {
-        self.inner.base_url().as_str().to_owned()
+        self.inner.base_url().to_string()
     }
 
-    /// Registers users with the service; adding a user twice is harmless.
-    #[napi(ts_args_type = "users: string[]", ts_return_type = "Promise<AddedUsers>")]
-    pub fn add_users(&self, env: &Env, users: Unknown) -> napi::Result<AsyncBlock<Outcome<AddedUsers>>> {
+    #[napi(ts_return_type = "Promise<AddedUsers>")]
+    pub fn add_users(&self, env: Env, users: Vec<String>) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let users = convert::strings(&users, "users");
-        errors::promise(env, async move {
-            let added = client.add_users(&users?).await?;
+        settle::promise(&env, async move {
+            let added = client.add_users(&users).await?;
             Ok(AddedUsers { created: added.created, existing: added.existing })
         })
     }
 
-    /// Removes users from the service.
-    #[napi(ts_args_type = "users: string[]", ts_return_type = "Promise<void>")]
-    pub fn delete_users(&self, env: &Env, users: Unknown) -> napi::Result<AsyncBlock<Outcome<()>>> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_users(&self, env: Env, users: Vec<String>) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let users = convert::strings(&users, "users");
-        errors::promise(env, async move { client.delete_users(&users?).await })
+        settle::promise(&env, async move { client.delete_users(&users).await })
     }
 
-    /// The link that registers the user's phone (open it on the phone).
-    #[napi(ts_args_type = "user: string, options?: RegistrationLinkOptions", ts_return_type = "Promise<string>")]
-    pub fn device_registration_link(
-        &self,
-        env: &Env,
-        user: Unknown,
-        options: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<String>>> {
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn device_registration_link(&self, env: Env, user: String, display_name: Option<String>) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let args = (|| -> Arg<(String, Option<String>)> {
-            let user = convert::string(&user, "user")?;
-            let options = convert::options(&options, "options")?;
-            Ok((user, convert::opt_string(options.as_ref(), "displayName")?))
-        })();
-        errors::promise(env, async move {
-            let (user, display_name) = args?;
-            client.device_registration_link(&user, display_name.as_deref()).await
-        })
+        settle::promise(&env, async move { client.device_registration_link(&user, display_name.as_deref()).await })
     }
 
-    /// Whether the user has registered a phone.
-    #[napi(ts_args_type = "user: string", ts_return_type = "Promise<boolean>")]
-    pub fn has_registered_mobile_device(&self, env: &Env, user: Unknown) -> napi::Result<AsyncBlock<Outcome<bool>>> {
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn has_registered_mobile_device(&self, env: Env, user: String) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let user = convert::string(&user, "user");
-        errors::promise(env, async move { client.has_registered_mobile_device(&user?).await })
+        settle::promise(&env, async move { client.has_registered_mobile_device(&user).await })
     }
 
-    /// Disables the user's phone and returns a new registration link.
-    #[napi(ts_args_type = "user: string", ts_return_type = "Promise<string>")]
-    pub fn lost_user_mobile_device(&self, env: &Env, user: Unknown) -> napi::Result<AsyncBlock<Outcome<String>>> {
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn lost_user_mobile_device(&self, env: Env, user: String) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let user = convert::string(&user, "user");
-        errors::promise(env, async move { client.lost_user_mobile_device(&user?).await })
+        settle::promise(&env, async move { client.lost_user_mobile_device(&user).await })
     }
 
-    /// Has the service text the registration link to `phoneNumber` (E.164, e.g.
-    /// `+15550100`). Never retried once the request may have been sent.
-    #[napi(
-        ts_args_type = "user: string, phoneNumber: string, options?: RegistrationSmsOptions",
-        ts_return_type = "Promise<void>"
-    )]
+    #[napi(ts_return_type = "Promise<void>")]
     pub fn send_registration_sms(
         &self,
-        env: &Env,
-        user: Unknown,
-        phone_number: Unknown,
-        options: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<()>>> {
+        env: Env,
+        user: String,
+        phone_number: String,
+        display_name: Option<String>,
+        message: Option<String>,
+    ) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let args = (|| -> Arg<(String, String, Option<String>, Option<String>)> {
-            let user = convert::string(&user, "user")?;
-            let phone = convert::string(&phone_number, "phoneNumber")?;
-            let options = convert::options(&options, "options")?;
-            let display_name = convert::opt_string(options.as_ref(), "displayName")?;
-            let message = convert::opt_string(options.as_ref(), "message")?;
-            Ok((user, phone, display_name, message))
-        })();
-        errors::promise(env, async move {
-            let (user, phone, display_name, message) = args?;
-            client.send_registration_sms(&user, &phone, display_name.as_deref(), message.as_deref()).await
+        settle::promise(&env, async move {
+            client.send_registration_sms(&user, &phone_number, display_name.as_deref(), message.as_deref()).await
         })
     }
 
-    /// Pushes a sign-in request to the user's phone and resolves to its `Session`.
-    /// Rejects with code `NOT_STARTED` (and `reason`, e.g. `NO_MOBILE_DEVICE`) when the
-    /// service answers without starting one. Never retried once the request may have
-    /// been sent.
-    #[napi(ts_args_type = "user: string, options?: AuthenticateOptions", ts_return_type = "Promise<Session>")]
-    pub fn authenticate_user(
-        &self,
-        env: &Env,
-        user: Unknown,
-        options: Unknown,
-    ) -> napi::Result<AsyncBlock<Outcome<Session>>> {
+    #[napi(ts_return_type = "Promise<AcSession>")]
+    pub fn authenticate_user(&self, env: Env, user: String, options: AuthenticateOptions) -> napi::Result<Promise> {
         let client = self.inner.clone();
-        let args = (|| -> Arg<(String, core::AuthenticateOptions)> {
-            let user = convert::string(&user, "user")?;
-            let options = convert::options(&options, "options")?;
-            let methods = match convert::field(options.as_ref(), "methods")? {
-                Some(methods) => convert::strings(&methods, "methods")?
-                    .iter()
-                    .map(|name| name.parse::<core::Method>())
-                    .collect::<Result<Vec<_>, CoreError>>()?,
-                None => Vec::new(),
+        let options = core::AuthenticateOptions::try_from(options);
+        settle::promise(&env, async move {
+            let inner = client.authenticate_user(&user, &options?).await?;
+            Ok(AcSession { inner })
+        })
+    }
+
+    /// A session from its stored JSON text (`SessionData::from_json`; checked origins).
+    #[napi]
+    pub fn resume(&self, env: Env, json: String) -> napi::Result<AcSession> {
+        errors::sync(&env, || self.inner.try_resume(core::SessionData::from_json(&json)?)).map(|inner| AcSession { inner })
+    }
+
+    /// Calls/s of `has_registered_mobile_device` run by the core alone on the addon's
+    /// runtime (no JavaScript), to compare the binding with in the same process and load.
+    #[napi(js_name = "__coreCallsPerSecond", ts_return_type = "Promise<number>")]
+    pub fn core_calls_per_second(&self, env: Env, user: String, in_flight: u32, millis: u32) -> napi::Result<Promise> {
+        let client = self.inner.clone();
+        settle::promise(&env, async move {
+            let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let started = std::time::Instant::now();
+            let deadline = started + std::time::Duration::from_millis(millis.into());
+            let loops = (0..in_flight).map(|_| {
+                let (client, user, done) = (client.clone(), user.clone(), done.clone());
+                tokio::spawn(async move {
+                    while std::time::Instant::now() < deadline {
+                        let _ = client.has_registered_mobile_device(&user).await;
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            });
+            for task in loops.collect::<Vec<_>>() {
+                let _ = task.await;
+            }
+            Ok(done.load(std::sync::atomic::Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+        })
+    }
+
+    #[napi]
+    pub fn unseal(&self, env: Env, sealed: String, key: Uint8Array) -> napi::Result<AcSession> {
+        errors::sync(&env, || self.inner.unseal(&sealed, &key)).map(|inner| AcSession { inner })
+    }
+}
+
+#[napi]
+pub struct AcSession {
+    inner: core::Session,
+}
+
+#[napi]
+impl AcSession {
+    #[napi(getter)]
+    pub fn status(&self) -> String {
+        self.inner.status().as_str().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn user(&self) -> String {
+        self.inner.user()
+    }
+
+    #[napi(getter)]
+    pub fn session_token(&self) -> String {
+        self.inner.session_token()
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn refresh(&self, env: Env) -> napi::Result<Promise> {
+        let session = self.inner.clone();
+        settle::promise(&env, async move { Ok(session.refresh().await?.as_str().to_owned()) })
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn wait(&self, env: Env, options: WaitOptions, cancel: Option<&CancelToken>) -> napi::Result<Promise> {
+        let session = self.inner.clone();
+        let options = core::WaitOptions::try_from(options);
+        let wait = CancelToken::guard(cancel, async move { Ok(session.wait(&options?).await?.as_str().to_owned()) });
+        settle::promise(&env, wait)
+    }
+
+    /// The status stream; bad options are the error of its first `next()`.
+    #[napi]
+    pub fn watch(&self, options: WatchOptions) -> StatusStream {
+        let stream = core::WatchOptions::try_from(options).map(|options| self.inner.watch_with(&options));
+        StatusStream { stream: Arc::new(Mutex::new(Some(stream))), stop: Arc::new(watch::channel(false).0) }
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn logout(&self, env: Env) -> napi::Result<Promise> {
+        let session = self.inner.clone();
+        settle::promise(&env, async move { session.logout().await })
+    }
+
+    #[napi]
+    pub fn seal(&self, env: Env, key: Uint8Array) -> napi::Result<String> {
+        errors::sync(&env, || self.inner.seal(&key))
+    }
+
+    /// `SessionData::to_json`: holds the session secret.
+    #[napi]
+    pub fn to_json(&self) -> String {
+        self.inner.data().to_json()
+    }
+}
+
+/// The core's status stream of one `watch()`.
+#[napi]
+pub struct StatusStream {
+    /// `None` once over; an `Err` is the options' error, reported by the first `next()`.
+    stream: Arc<Mutex<Option<Result<core::StatusStream, CoreError>>>>,
+    /// Set by `close()`: ends a pending `next()`.
+    stop: Arc<watch::Sender<bool>>,
+}
+
+#[napi]
+impl StatusStream {
+    /// The next status change, or `null` once over (ended session, `close()`).
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn next(&self, env: Env, cancel: Option<&CancelToken>) -> napi::Result<Promise> {
+        let stream = self.stream.clone();
+        let mut stop = self.stop.subscribe();
+        let step = async move {
+            let mut slot = stream.lock().await;
+            let item = match slot.as_mut() {
+                None => return Ok(None),
+                Some(Err(error)) => Some(Some(Err(error.clone()))),
+                Some(Ok(current)) => tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|stopped| *stopped) => None,
+                    item = futures_util::StreamExt::next(current) => Some(item),
+                },
             };
-            let duration_seconds = convert::opt_u32(options.as_ref(), "durationSeconds")?;
-            Ok((user, core::AuthenticateOptions { methods, duration_seconds }))
-        })();
-        errors::promise(env, async move {
-            let (user, options) = args?;
-            client.authenticate_user(&user, &options).await.map(Session::new)
-        })
-    }
-
-    /// A `Session` from what `JSON.stringify(session)` gave: the JSON text or the parsed
-    /// object. No request is sent. Throws `INVALID_ARGUMENT` if it is not session data.
-    #[napi(ts_args_type = "data: string | SessionData")]
-    pub fn resume(&self, env: &Env, data: Unknown) -> napi::Result<Session> {
-        stored_session(env, &data, "data")
-            .map(|data| Session::new(self.inner.resume(data)))
-            .map_err(|e| errors::throw(env, e))
-    }
-
-    /// A `Session` from the text of `session.seal(key)`. Throws `INVALID_ARGUMENT` when the
-    /// text was altered or truncated, or sealed with another key or application.
-    #[napi(ts_args_type = "sealed: string, key: Uint8Array")]
-    pub fn unseal(&self, env: &Env, sealed: Unknown, key: Unknown) -> napi::Result<Session> {
-        convert::string(&sealed, "sealed")
-            .and_then(|sealed| Ok((sealed, convert::bytes(&key, "key")?)))
-            .and_then(|(sealed, key)| self.inner.unseal(&sealed, &key))
-            .map(Session::new)
-            .map_err(|e| errors::throw(env, e))
-    }
-
-    /// `util.inspect` shows the application id and base URL, never the secret.
-    #[napi(symbol_for = "nodejs.util.inspect.custom", skip_typescript)]
-    pub fn inspect<'env>(
-        &self,
-        env: &'env Env,
-        _depth: Unknown,
-        options: Unknown,
-        inspect: Unknown,
-    ) -> napi::Result<Unknown<'env>> {
-        let mut view = Object::new(env)?;
-        view.set("applicationId", self.inner.application_id())?;
-        view.set("applicationSecret", REDACTED)?;
-        view.set("baseUrl", self.inner.base_url().as_str())?;
-        inspect::render(env, "Client", view, options, inspect)
-    }
-}
-
-fn build_client(options: &Unknown) -> Arg<core::Client> {
-    let options = convert::object(options, "options")?;
-    let options = Some(&options);
-    let mut builder = core::Client::builder(
-        convert::req_string(options, "applicationId")?,
-        convert::req_string(options, "applicationSecret")?,
-    );
-    if let Some(url) = convert::opt_string(options, "baseUrl")? {
-        builder = builder.base_url(url);
-    }
-    if let Some(timeout) = convert::opt_millis(options, "timeoutMs")? {
-        builder = builder.timeout(timeout);
-    }
-    builder = builder.allow_insecure_http(convert::opt_bool(options, "allowInsecureHttp")?);
-    // reqwest's client is made inside the runtime, as it expects.
-    napi::bindgen_prelude::within_runtime_if_available(|| builder.build())
-}
-
-/// Session data from the JSON text of a session or its parsed object.
-fn stored_session(env: &Env, data: &Unknown, name: &str) -> Arg<core::SessionData> {
-    let text = match data.get_type() {
-        Ok(ValueType::String) => convert::string(data, name)?,
-        Ok(ValueType::Object) => convert::json_text(env, data, name)?,
-        _ => {
-            return Err(invalid(format!("{name} must be the JSON text of a session or its parsed object")));
-        }
-    };
-    session_data(&text)
-}
-
-/// Parses stored session JSON. The message never quotes the input: it holds the
-/// session secret.
-fn session_data(text: &str) -> Arg<core::SessionData> {
-    serde_json::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        let detail = if message.starts_with("missing field") {
-            message
-        } else {
-            format!("not valid session data (line {}, column {})", e.line(), e.column())
+            let (result, over) = match item {
+                None | Some(None) => (Ok(None), true),
+                Some(Some(Ok(status))) => (Ok(Some(status.as_str().to_owned())), status.is_ended()),
+                Some(Some(Err(error))) => {
+                    let over = !error.is_transient();
+                    (Err(error), over)
+                }
+            };
+            if over {
+                *slot = None;
+            }
+            result
         };
-        invalid(format!("data: {detail}"))
+        settle::promise(&env, CancelToken::guard(cancel, step))
+    }
+
+    /// Stops the stream: a pending `next()` resolves `null`, and so does every later one.
+    #[napi]
+    pub fn close(&self) {
+        self.stop.send_replace(true);
+        if let Ok(mut slot) = self.stream.try_lock() {
+            *slot = None;
+        }
+    }
+}
+
+/// What the monitor reports, as the face yields it.
+#[napi(object, object_from_js = false)]
+pub struct MonitorEvent {
+    #[napi(js_name = "type", ts_type = "'changed' | 'unreachable'")]
+    pub kind: String,
+    pub user: String,
+    pub session_token: String,
+    pub previous: Option<String>,
+    pub status: Option<String>,
+    pub error: Option<JsError>,
+}
+
+impl MonitorEvent {
+    fn of(event: core::MonitorEvent) -> Option<Self> {
+        let (kind, user, session_token, previous, status, error) = match event {
+            core::MonitorEvent::Changed { user, session_token, previous, status } => {
+                ("changed", user, session_token, Some(previous.as_str().to_owned()), Some(status.as_str().to_owned()), None)
+            }
+            core::MonitorEvent::Unreachable { user, session_token, error } => {
+                ("unreachable", user, session_token, None, None, Some(JsError(error)))
+            }
+            _ => return None,
+        };
+        Some(MonitorEvent { kind: kind.to_owned(), user, session_token, previous, status, error })
+    }
+}
+
+/// The settings a monitor runs with, for `util.inspect`.
+#[napi(object, object_from_js = false)]
+pub struct MonitorSettings {
+    pub interval_ms: f64,
+    pub max_in_flight: f64,
+    pub unreachable_after_ms: f64,
+    pub shard_index: Option<u32>,
+    pub shard_count: Option<u32>,
+}
+
+#[napi]
+pub struct AcMonitor {
+    inner: core::Monitor,
+    events: Arc<core::MonitorEvents>,
+}
+
+#[napi]
+impl AcMonitor {
+    #[napi(constructor)]
+    pub fn new(env: Env, client: &AcClient, options: MonitorOptions) -> napi::Result<Self> {
+        // The core spawns its polling task on the current runtime: the addon's.
+        let _runtime = settle::RUNTIME.enter();
+        let (inner, events) = errors::sync(&env, || core::Monitor::start(&client.inner, options.try_into()?))?;
+        Ok(AcMonitor { inner, events: Arc::new(events) })
+    }
+
+    #[napi]
+    pub fn add(&self, env: Env, session: &AcSession) -> napi::Result<bool> {
+        errors::sync(&env, || Ok(self.inner.add(session.inner.data())))
+    }
+
+    #[napi]
+    pub fn add_json(&self, env: Env, json: String) -> napi::Result<bool> {
+        errors::sync(&env, || Ok(self.inner.add(core::SessionData::from_json(&json)?)))
+    }
+
+    #[napi]
+    pub fn remove(&self, env: Env, session_token: String) -> napi::Result<bool> {
+        errors::sync(&env, || Ok(self.inner.remove(&session_token)))
+    }
+
+    #[napi]
+    pub fn has(&self, env: Env, session_token: String) -> napi::Result<bool> {
+        errors::sync(&env, || Ok(self.inner.contains(&session_token)))
+    }
+
+    #[napi(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    #[napi(getter)]
+    pub fn settings(&self) -> MonitorSettings {
+        let options = self.inner.options();
+        MonitorSettings {
+            interval_ms: options.interval.as_secs_f64() * 1000.0,
+            max_in_flight: options.max_in_flight as f64,
+            unreachable_after_ms: options.unreachable_after.as_secs_f64() * 1000.0,
+            shard_index: options.shard.map(core::Shard::index),
+            shard_count: options.shard.map(core::Shard::count),
+        }
+    }
+
+    /// Up to `max` events (waits for the first); empty once closed and drained.
+    #[napi(ts_return_type = "Promise<MonitorEvent[]>")]
+    pub fn events(&self, env: Env, max: u32, cancel: Option<&CancelToken>) -> napi::Result<Promise> {
+        let events = self.events.clone();
+        let read = async move {
+            loop {
+                let batch = events.recv_batch(max as usize, deviceauth::MAX_DURATION).await;
+                let batch: Vec<_> = batch.into_iter().filter_map(MonitorEvent::of).collect();
+                if !batch.is_empty() || events.is_finished() {
+                    return Ok(batch);
+                }
+            }
+        };
+        settle::promise(&env, CancelToken::guard(cancel, read))
+    }
+}
+
+/// The shard of a session token among `count` shards (`Shard::of`).
+#[napi]
+pub fn shard_of(env: Env, session_token: String, count: f64) -> napi::Result<u32> {
+    errors::sync(&env, || {
+        let count = whole("count", count, u32::MAX.into())? as u32;
+        core::Shard::new(0, count)?;
+        Ok(core::Shard::of(&session_token, count))
     })
 }
 
-#[cfg(test)]
-#[allow(clippy::expect_used)]
-mod tests {
-    use super::session_data;
-
-    #[test]
-    fn session_data_errors_never_quote_the_input() {
-        let secret = "hush-hush-secret";
-        let bad = [
-            format!(r#"{{"user":"u","session_token":"t","session_secret":"{secret}","status_url":42}}"#),
-            format!(r#"{{"user":"u","session_secret":"{secret}""#),
-            format!(r#"["{secret}"]"#),
-            format!(r#"{{"session_secret":{{"{secret}":1}}}}"#),
-        ];
-        for text in bad {
-            let error = session_data(&text).expect_err("not session data");
-            assert_eq!(error.code(), "INVALID_ARGUMENT");
-            assert!(!error.to_string().contains(secret), "{error}");
-        }
-        let missing = session_data(r#"{"user":"u"}"#).expect_err("incomplete");
-        assert!(missing.to_string().contains("missing field"), "{missing}");
-    }
-
-    #[test]
-    fn session_data_reads_what_the_core_writes() {
-        let text = r#"{"user":"a/b é","session_token":"t","session_secret":"s","status_url":"http://h/s/t","logout_url":"http://h/l/t","status":"walkaway"}"#;
-        let data = session_data(text).expect("valid");
-        assert_eq!(data.user, "a/b é");
-        assert_eq!(data.status.as_str(), "walkaway");
-        assert_eq!(
-            serde_json::to_value(&data).expect("serializes"),
-            serde_json::from_str::<serde_json::Value>(text).expect("json")
-        );
-    }
+/// What a status means: 1 in progress, 2 authenticated, 4 ended (bits of `Status`'s
+/// `is_in_progress`, `is_authenticated`, `is_ended`).
+#[napi]
+pub fn status_kind(status: String) -> u32 {
+    let status = core::Status::from_wire(&status);
+    u32::from(status.is_in_progress()) | u32::from(status.is_authenticated()) << 1 | u32::from(status.is_ended()) << 2
 }

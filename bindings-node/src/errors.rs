@@ -1,137 +1,103 @@
-//! The core's [`deviceauth::Error`] as a JavaScript `Error`: `code` is
-//! [`deviceauth::Error::code`], plus `status` and `reason` where the core has them.
-//!
-//! napi-rs builds rejections from `napi::Error`, which carries one status string only; so
-//! the JS error object is made here, on the JavaScript thread, and handed to napi-rs as
-//! a reference that it rejects (or throws) with unchanged.
+//! The core's [`deviceauth::Error`] as a JavaScript error: an instance of the face's
+//! `DeviceAuthError` class (registered once by `init`), made with
+//! `new DeviceAuthError(code, message, status, reason)`.
 
-use std::future::Future;
+use std::cell::Cell;
 use std::ptr;
 
-use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Object, ToNapiValue, Unknown};
-use napi::{Env, Status, check_status, sys};
+use napi::bindgen_prelude::{Function, ToNapiValue, TypeName, Unknown};
+use napi::{Env, JsValue, Status, ValueType, sys};
 
 /// The core's error.
 pub(crate) type CoreError = deviceauth::Error;
 
-/// A result of the core that becomes a JS value, or a JS error with `code`, `status`
-/// and `reason`, when napi-rs converts it on the JavaScript thread.
-pub struct Outcome<T>(pub(crate) Result<T, CoreError>);
+thread_local! {
+    /// The `DeviceAuthError` constructor of this thread's environment.
+    static CLASS: Cell<Option<sys::napi_ref>> = const { Cell::new(None) };
+}
 
-impl<T: ToNapiValue> ToNapiValue for Outcome<T> {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        match val.0 {
-            // SAFETY: called by napi-rs with a live env on the JavaScript thread.
-            Ok(value) => unsafe { T::to_napi_value(env, value) },
-            Err(error) => Err(to_js(env, &error)),
-        }
+/// Registers the class errors are made with (JavaScript thread).
+pub(crate) fn register(env: &Env, class: Function<'_, Unknown<'_>, Unknown<'_>>) -> napi::Result<()> {
+    let mut reference = ptr::null_mut();
+    // SAFETY: JavaScript thread, live env and value; the reference lives as long as the env.
+    napi::check_status!(unsafe { sys::napi_create_reference(env.raw(), class.raw(), 1, &mut reference) })?;
+    if let Some(old) = CLASS.replace(Some(reference)) {
+        // SAFETY: a reference made above, on this thread.
+        unsafe { sys::napi_delete_reference(env.raw(), old) };
     }
+    Ok(())
 }
 
-/// A Promise settled by `future`, which runs on the addon's tokio runtime.
-pub(crate) fn promise<T, F>(env: &Env, future: F) -> napi::Result<AsyncBlock<Outcome<T>>>
-where
-    T: ToNapiValue + Send + 'static,
-    F: Future<Output = Result<T, CoreError>> + Send + 'static,
-{
-    AsyncBlockBuilder::new(async move { Ok(Outcome(future.await)) }).build(env)
-}
-
-/// A Promise settled by `map(env, output)`: `future` runs on the tokio runtime, then
-/// `map` runs on the JavaScript thread (e.g. to remove an `abort` listener).
-pub(crate) fn promise_map<T, U, F, M>(env: &Env, future: F, map: M) -> napi::Result<AsyncBlock<Outcome<U>>>
-where
-    T: Send + 'static,
-    U: ToNapiValue + 'static,
-    F: Future<Output = T> + Send + 'static,
-    M: FnOnce(&Env, T) -> Result<U, CoreError> + 'static,
-{
-    AsyncBlockBuilder::build_with_map(env, async move { Ok(future.await) }, move |env, output| {
-        Ok(Outcome(map(&env, output)))
-    })
-}
-
-/// A `napi::Error` that napi-rs throws or rejects with as this JS error object:
-/// `new Error(message)` with `code`, and `status`/`reason` when the core gives them.
-pub(crate) fn to_js(env: sys::napi_env, error: &CoreError) -> napi::Error {
+/// The JS error of `error` (JavaScript thread). Never fails: without the class it is a
+/// plain `Error` with `code`; if the engine cannot allocate at all, `undefined`.
+pub(crate) fn value(env: sys::napi_env, error: &CoreError) -> sys::napi_value {
     build(env, error).unwrap_or_else(|_| {
-        // Only when the engine cannot allocate: keep at least the message.
-        napi::Error::new(Status::GenericFailure, format!("{}: {error}", error.code()))
+        let mut undefined = ptr::null_mut();
+        // SAFETY: JavaScript thread, live env.
+        unsafe { sys::napi_get_undefined(env, &mut undefined) };
+        undefined
     })
 }
 
-/// For synchronous calls: the error napi-rs throws as the JS error of `error`.
-pub(crate) fn throw(env: &Env, error: CoreError) -> napi::Error {
-    to_js(env.raw(), &error)
-}
-
-fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<napi::Error> {
-    let raw = error_value(env, error)?;
-    // SAFETY: `raw` is the error object just created in `env`.
-    Ok(napi::Error::from(unsafe { Unknown::from_raw_unchecked(env, raw) }))
-}
-
-/// The JS error object of `error` as a value (e.g. a field of a monitor event), on the
-/// JavaScript thread: `new Error(message)` with `code`, `status` and `reason`.
-pub(crate) fn error_value(env: sys::napi_env, error: &CoreError) -> napi::Result<sys::napi_value> {
-    let js_env = Env::from_raw(env);
-    let code = js_env.create_string(error.code())?;
-    let message = js_env.create_string(error.to_string())?;
-    let mut raw = ptr::null_mut();
-    // SAFETY: `env` is live on this thread; `code` and `message` are strings of it.
-    check_status!(unsafe { sys::napi_create_error(env, raw_of(&code), raw_of(&message), &mut raw) })?;
-    let mut object = Object::from_raw(env, raw);
-    if let Some(status) = error.status() {
-        object.set("status", u32::from(status))?;
+fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<sys::napi_value> {
+    let js = Env::from_raw(env);
+    let code = js.create_string(error.code())?.raw();
+    let message = js.create_string(error.to_string())?.raw();
+    let mut result = ptr::null_mut();
+    let class = CLASS.get().map(|reference| {
+        let mut class = ptr::null_mut();
+        // SAFETY: a live reference of this env.
+        unsafe { sys::napi_get_reference_value(env, reference, &mut class) };
+        class
+    });
+    match class.filter(|class| !class.is_null()) {
+        Some(class) => {
+            // SAFETY: JavaScript thread; plain values of this env.
+            let status = match error.status() {
+                Some(status) => unsafe { u32::to_napi_value(env, u32::from(status))? },
+                None => unsafe { <()>::to_napi_value(env, ())? },
+            };
+            let reason = match error.reason() {
+                Some(reason) => unsafe { <&str>::to_napi_value(env, reason)? },
+                None => unsafe { <()>::to_napi_value(env, ())? },
+            };
+            let args = [code, message, status, reason];
+            // SAFETY: `class` is a constructor of this env; `args` are values of it.
+            napi::check_status!(unsafe { sys::napi_new_instance(env, class, 4, args.as_ptr(), &mut result) })?;
+        }
+        // SAFETY: JavaScript thread; `code` and `message` are strings of this env.
+        None => napi::check_status!(unsafe { sys::napi_create_error(env, code, message, &mut result) })?,
     }
-    if let Some(reason) = error.reason() {
-        object.set("reason", reason)?;
+    Ok(result)
+}
+
+/// Throws the JS error of `error` and returns what tells napi-rs it is thrown.
+pub(crate) fn throw(env: &Env, error: &CoreError) -> napi::Error {
+    // SAFETY: JavaScript thread, live env.
+    unsafe { sys::napi_throw(env.raw(), value(env.raw(), error)) };
+    napi::Error::new(Status::PendingException, error.to_string())
+}
+
+/// A synchronous entry point: runs `f` with panics caught (`INTERNAL`) and throws its error.
+pub(crate) fn sync<T>(env: &Env, f: impl FnOnce() -> Result<T, CoreError>) -> napi::Result<T> {
+    deviceauth::ffi::guard_sync(f).map_err(|error| throw(env, &error))
+}
+
+/// A core error that becomes its JS error where it is a value (a monitor event's `error`).
+pub struct JsError(pub(crate) CoreError);
+
+impl TypeName for JsError {
+    fn type_name() -> &'static str {
+        "DeviceAuthError"
     }
-    Ok(raw)
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
 }
 
-fn raw_of<'a>(value: &impl napi::JsValue<'a>) -> sys::napi_value {
-    value.raw()
-}
-
-/// The `code` of every error the package throws or rejects with (the core's
-/// `Error::code()`), e.g. `ErrorCode.NotStarted === 'NOT_STARTED'`.
-#[napi_derive::napi(string_enum = "UPPER_SNAKE")]
-pub enum ErrorCode {
-    /// An argument was rejected before any request was sent.
-    InvalidArgument,
-    /// The service does not know the application, user, session or activation
-    /// (`reason` tells which activation refusal, when it is one).
-    NotFound,
-    /// The service refused the credentials, signature, code or token.
-    Unauthorized,
-    /// `authenticateUser` was answered without starting a sign-in; see `reason`.
-    NotStarted,
-    /// A management call was refused by the service; see `reason`.
-    Refused,
-    /// Any other HTTP error status; see `status`.
-    Http,
-    /// The service answered with something that does not follow the protocol.
-    Protocol,
-    /// A request, or a whole wait, ran past its time limit.
-    Timeout,
-    /// The caller's `AbortSignal` aborted the operation.
-    Aborted,
-    /// The request could not be delivered (connection refused, reset, TLS, DNS, ...).
-    Transport,
-}
-
-/// What the errors of this package carry besides `message` (a type only: the errors
-/// are plain `Error` instances).
-#[allow(dead_code)]
-#[napi_derive::napi(object, object_from_js = false, object_to_js = false)]
-pub struct DeviceAuthError {
-    /// One of the `ErrorCode` values.
-    pub code: String,
-    /// What went wrong; never contains a secret, token or activation code.
-    pub message: String,
-    /// The HTTP status of the answer behind the error, when there was one.
-    pub status: Option<u32>,
-    /// The service's machine-readable reason (`NO_MOBILE_DEVICE`, `WRONG_CODE`, ...).
-    pub reason: Option<String>,
+impl ToNapiValue for JsError {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(value(env, &val.0))
+    }
 }

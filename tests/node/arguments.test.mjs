@@ -105,7 +105,8 @@ describe('arguments', () => {
 
   it('ErrorCode lists every code', () => {
     assert.deepEqual(Object.values(ErrorCode).sort(), [
-      'ABORTED', 'HTTP', 'INVALID_ARGUMENT', 'NOT_FOUND', 'NOT_STARTED', 'PROTOCOL', 'REFUSED', 'TIMEOUT', 'TRANSPORT', 'UNAUTHORIZED',
+      'ABORTED', 'EXPIRED', 'HTTP', 'INTERNAL', 'INVALID_ARGUMENT', 'NOT_FOUND', 'NOT_STARTED', 'PROTOCOL', 'RATE_LIMITED', 'REFUSED',
+      'TIMEOUT', 'TRANSPORT', 'UNAUTHORIZED',
     ]);
   });
 

@@ -37,8 +37,10 @@ describe('module formats', () => {
          resolved: require.resolve('deviceauth'),
        }));`,
     );
-    assert.deepEqual(out.keys, ['ErrorCode', 'activeconnect', 'projectinsight', 'qr']);
-    assert.deepEqual(out.ac, ['Client', 'Monitor', 'MonitorEvents', 'Session', 'StatusWatch', 'shardOf']);
+    assert.deepEqual(out.keys, ['DeviceAuthError', 'ErrorCode', 'activeconnect', 'logs', 'projectinsight', 'qr']);
+    assert.deepEqual(out.ac, [
+      'Client', 'Monitor', 'MonitorEvents', 'Session', 'StatusWatch', 'isAuthenticated', 'isEnded', 'isInProgress', 'shardOf',
+    ]);
     assert.deepEqual(out.pi, ['ApiClient', 'Client', 'DeviceActivation']);
     assert.equal(out.id, 'A');
     assert.equal(path.basename(out.resolved), 'index.js');

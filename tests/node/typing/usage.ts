@@ -1,6 +1,6 @@
 // Every public name of the package, used the way the README shows; checked with
 // `tsc --noEmit --strict` (tsconfig.json beside this file). Never run.
-import { activeconnect, projectinsight, qr, ErrorCode, type DeviceAuthError } from 'deviceauth';
+import { activeconnect, projectinsight, qr, ErrorCode, DeviceAuthError, logs, type LogRecord } from 'deviceauth';
 
 export async function signIn(): Promise<void> {
   const options: activeconnect.ClientOptions = {
@@ -149,6 +149,37 @@ export function drawCodes(url: string): string {
   return svg + terminal;
 }
 
+export async function newNames(client: activeconnect.Client, session: activeconnect.Session): Promise<void> {
+  try {
+    await session.refresh();
+  } catch (error) {
+    if (error instanceof DeviceAuthError) {
+      const code: ErrorCode = error.code;
+      if (code === ErrorCode.Internal || code === 'RATE_LIMITED' || code === ErrorCode.Expired) console.log(error.status, error.reason);
+    }
+  }
+  const status: activeconnect.Status = session.status;
+  const flags: boolean[] = [activeconnect.isAuthenticated(status), activeconnect.isInProgress('pending'), activeconnect.isEnded('closed')];
+  const token: string = session.sessionToken;
+  logs.level = 'debug';
+  const listener = (record: LogRecord): void => console.log(record.level, record.target, record.message);
+  logs.on('log', listener).off('log', listener);
+  const secure = new activeconnect.Client({
+    applicationId: 'a',
+    applicationSecret: 's',
+    baseUrl: 'https://127.0.0.1:8799',
+    allowedOrigins: ['https://status.example'],
+    caFile: '/tmp/ca.pem',
+    timeoutMs: undefined,
+  });
+  const pi = new projectinsight.Client({ baseUrl: 'https://127.0.0.1:8799/api', caFile: '/tmp/ca.pem' });
+  const made = new DeviceAuthError(ErrorCode.Http, 'HTTP 503', 503);
+  console.log(flags, token, secure.baseUrl, pi.baseUrl, made instanceof Error, client.applicationId);
+}
+
+// @ts-expect-error: codes are a fixed set
+const wrongCode: ErrorCode = 'NOPE';
+void wrongCode;
 // @ts-expect-error: options are required
 new activeconnect.Client();
 // @ts-expect-error: unknown methods are refused
