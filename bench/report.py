@@ -238,8 +238,18 @@ Load test (session monitor, 10,000 sessions): see `tests/load/run.sh`; its lates
 are in the section below when it was run.
 """
     md += load_section(out.parent / "load")
+    md += kept_interleaved_section(md_path)
     md_path.write_text(md)
     print(f"\nwritten to {md_path}")
+
+
+def kept_interleaved_section(md_path: Path) -> str:
+    """The section bench/interleave.py maintains, carried over unchanged."""
+    start, end = "<!-- interleaved:start -->", "<!-- interleaved:end -->"
+    old = md_path.read_text() if md_path.exists() else ""
+    if start not in old or end not in old:
+        return ""
+    return "\n" + old[old.index(start): old.index(end) + len(end)] + "\n"
 
 
 if __name__ == "__main__":
