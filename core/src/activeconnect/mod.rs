@@ -16,7 +16,7 @@ pub(crate) mod client;
 mod monitor;
 mod options;
 mod poll;
-mod seal;
+pub(crate) mod seal;
 mod session;
 mod session_data;
 pub mod signing;

@@ -53,16 +53,13 @@ fn associated_data(application_id: &str) -> Vec<u8> {
 
 fn seal(application_id: &str, data: &SessionData, key: &[u8]) -> Result<String> {
     let cipher = cipher(key)?;
-    let mut nonce = [0u8; NONCE_BYTES];
-    getrandom::fill(&mut nonce).map_err(|e| Error::Transport(format!("no random numbers for the seal: {e}")))?;
     let mut plain = serde_json::to_vec(data).map_err(|e| Error::invalid(e.to_string()))?;
-    let aad = associated_data(application_id);
-    let sealed = cipher.encrypt(&XNonce::from(nonce), Payload { msg: &plain, aad: &aad });
+    let sealed = seal_frame(&cipher, PREFIX, &associated_data(application_id), &plain);
     plain.zeroize();
-    let sealed = sealed.map_err(|_| Error::invalid("the session could not be sealed"))?;
-    let mut blob = nonce.to_vec();
-    blob.extend_from_slice(&sealed);
-    Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(blob)))
+    sealed.map_err(|failure| match failure {
+        SealFailure::Random(e) => Error::Transport(format!("no random numbers for the seal: {e}")),
+        SealFailure::Encrypt => Error::invalid("the session could not be sealed"),
+    })
 }
 
 fn unseal(application_id: &str, sealed: &str, key: &[u8]) -> Result<SessionData> {
@@ -76,15 +73,45 @@ fn unseal(application_id: &str, sealed: &str, key: &[u8]) -> Result<SessionData>
     if body.len() > MAX_SEALED_CHARS {
         return Err(Error::invalid("the sealed session is too long"));
     }
-    let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| refused())?;
-    if blob.len() < NONCE_BYTES + TAG_BYTES {
-        return Err(refused());
-    }
-    let (nonce, sealed) = blob.split_at(NONCE_BYTES);
-    let nonce = XNonce::try_from(nonce).map_err(|_| refused())?;
-    let aad = associated_data(application_id);
-    let mut plain = cipher.decrypt(&nonce, Payload { msg: sealed, aad: &aad }).map_err(|_| refused())?;
+    let mut plain = open_frame(&cipher, body, &associated_data(application_id)).ok_or_else(refused)?;
     let data = serde_json::from_slice(&plain).map_err(|_| Error::invalid("the sealed session holds unreadable data"));
     plain.zeroize();
     data
+}
+
+/// Why [`seal_frame`] failed.
+pub(crate) enum SealFailure {
+    /// The operating system gave no random numbers for the nonce.
+    Random(getrandom::Error),
+    /// The AEAD refused to encrypt.
+    Encrypt,
+}
+
+/// The framing shared by sealed sessions and sealed store rows: `prefix` then unpadded
+/// base64url of a random 24-byte nonce, the ciphertext and its 16-byte tag.
+pub(crate) fn seal_frame(
+    cipher: &XChaCha20Poly1305,
+    prefix: &str,
+    aad: &[u8],
+    plain: &[u8],
+) -> std::result::Result<String, SealFailure> {
+    let mut nonce = [0u8; NONCE_BYTES];
+    getrandom::fill(&mut nonce).map_err(SealFailure::Random)?;
+    let sealed =
+        cipher.encrypt(&XNonce::from(nonce), Payload { msg: plain, aad }).map_err(|_| SealFailure::Encrypt)?;
+    let mut blob = nonce.to_vec();
+    blob.extend_from_slice(&sealed);
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(blob)))
+}
+
+/// The plain bytes of a [`seal_frame`] body (the text after its prefix); `None` when it
+/// is not base64url, too short, altered, or sealed under another key or `aad`.
+pub(crate) fn open_frame(cipher: &XChaCha20Poly1305, body: &str, aad: &[u8]) -> Option<Vec<u8>> {
+    let blob = URL_SAFE_NO_PAD.decode(body).ok()?;
+    if blob.len() < NONCE_BYTES + TAG_BYTES {
+        return None;
+    }
+    let (nonce, sealed) = blob.split_at(NONCE_BYTES);
+    let nonce = XNonce::try_from(nonce).ok()?;
+    cipher.decrypt(&nonce, Payload { msg: sealed, aad }).ok()
 }
