@@ -25,9 +25,9 @@ mod status;
 pub(crate) mod wire;
 
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
-pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
 /// Monitor stores (memory, SQLite, Postgres, Redis): see [`store::SessionStore`].
 pub use monitor::store;
+pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
 pub use options::{AuthenticateOptions, WaitOptions, WatchOptions};
 pub use seal::SEAL_KEY_BYTES;
 pub use session::{Session, StatusStream};

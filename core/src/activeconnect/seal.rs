@@ -97,8 +97,7 @@ pub(crate) fn seal_frame(
 ) -> std::result::Result<String, SealFailure> {
     let mut nonce = [0u8; NONCE_BYTES];
     getrandom::fill(&mut nonce).map_err(SealFailure::Random)?;
-    let sealed =
-        cipher.encrypt(&XNonce::from(nonce), Payload { msg: plain, aad }).map_err(|_| SealFailure::Encrypt)?;
+    let sealed = cipher.encrypt(&XNonce::from(nonce), Payload { msg: plain, aad }).map_err(|_| SealFailure::Encrypt)?;
     let mut blob = nonce.to_vec();
     blob.extend_from_slice(&sealed);
     Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(blob)))
