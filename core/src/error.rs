@@ -76,13 +76,29 @@ pub enum Error {
     /// sessions stay usable: the next call sends its request normally.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A monitor store failed: unreachable, refused credentials, a schema from a newer
+    /// version, a corrupted row. [`Error::reason`] is the store's kind (`UNREACHABLE`,
+    /// `UNAUTHORIZED`, `SCHEMA_TOO_NEW`, ...).
+    #[error("{0}")]
+    Store(crate::activeconnect::store::StoreError),
+    /// Too many sign-in requests for one user (the client's
+    /// [`crate::activeconnect::AttemptLimit`]); nothing was sent. Try again after
+    /// `retry_after`.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        /// How long until the user's window ends.
+        retry_after: std::time::Duration,
+        /// What was exceeded.
+        message: String,
+    },
 }
 
 impl Error {
     /// The stable code of this error, shared with the Python and Node packages.
     ///
     /// One of `INVALID_ARGUMENT`, `NOT_FOUND`, `UNAUTHORIZED`, `NOT_STARTED`, `REFUSED`,
-    /// `HTTP`, `PROTOCOL`, `TIMEOUT`, `ABORTED`, `TRANSPORT`, `INTERNAL`. A refused device activation
+    /// `HTTP`, `PROTOCOL`, `TIMEOUT`, `ABORTED`, `TRANSPORT`, `INTERNAL`, `STORE`,
+    /// `RATE_LIMITED`. A refused device activation
     /// has the code of its [`ActivationRejection`] (`NOT_FOUND` or `UNAUTHORIZED`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -98,6 +114,8 @@ impl Error {
             Error::Aborted => "ABORTED",
             Error::Transport(_) => "TRANSPORT",
             Error::Internal(_) => "INTERNAL",
+            Error::Store(_) => "STORE",
+            Error::RateLimited { .. } => "RATE_LIMITED",
         }
     }
 
@@ -118,6 +136,15 @@ impl Error {
         match self {
             Error::NotStarted { reason } | Error::Refused { reason } => Some(reason),
             Error::ActivationRejected { reason, .. } => Some(reason.as_str()),
+            Error::Store(error) => Some(error.kind.code()),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before trying again, for [`Error::RateLimited`].
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -131,10 +158,11 @@ impl Error {
     }
 
     /// Whether trying the same operation again later may succeed (transport trouble,
-    /// time-outs, 429 and 5xx answers).
+    /// time-outs, 429 and 5xx answers, an unreachable store).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout(_) => true,
+            Error::Store(error) => error.kind == crate::activeconnect::store::StoreErrorKind::Unreachable,
             Error::Http { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }

@@ -121,6 +121,7 @@ async fn unknown_application_and_bad_secret_are_told_apart() {
     let err = wrong.add_user("u").await.unwrap_err();
     assert_eq!((err.code(), err.status()), ("UNAUTHORIZED", Some(401)));
     assert!(!err.to_string().contains("wrong-secret"));
+    assert!(err.to_string().contains("check the application id and secret"), "{err}");
 }
 
 #[tokio::test]

@@ -80,6 +80,7 @@ async fn bad_urls_and_keys_are_invalid() {
     let error = SessionStore::open("memory", &[1; 16]).await.unwrap_err();
     assert_eq!(error.kind, StoreErrorKind::InvalidUrl);
     assert!(error.to_string().contains("32 bytes"), "{error}");
+    assert_eq!(deviceauth::Error::from(error).code(), "INVALID_ARGUMENT", "bad input is a bad argument");
 }
 
 #[tokio::test]
@@ -93,6 +94,9 @@ async fn unreachable_stores_say_so() {
         match SessionStore::open(&url, &KEY).await {
             Err(error) if error.kind == StoreErrorKind::Unreachable => {
                 assert!(!error.to_string().contains(":pw@"), "{error}");
+                let error = deviceauth::Error::from(error);
+                assert_eq!((error.code(), error.reason()), ("STORE", Some("UNREACHABLE")), "{error}");
+                assert!(error.is_transient());
             }
             Err(error) if error.kind == StoreErrorKind::InvalidUrl && error.message.contains("this build has no") => {}
             other => panic!("{url}: {other:?}"),
@@ -123,5 +127,44 @@ async fn wrong_passwords_are_unauthorized() {
         let error = SessionStore::open(&url, &KEY).await.unwrap_err();
         assert_eq!(error.kind, StoreErrorKind::Unauthorized, "{kind:?}: {error}");
         assert!(!error.to_string().contains("wrong-password"), "{error}");
+    }
+}
+
+/// Postgres over TLS, libpq's way: `verify-full` checks the server against `sslrootcert`
+/// (the system's roots do not know the test CA); the default `prefer` encrypts.
+#[tokio::test]
+async fn postgres_tls_follows_sslmode() {
+    let Some(base) = base_url(Kind::Postgres) else { return };
+    let ca =
+        std::env::var("DEVICEAUTH_TEST_POSTGRES_CA").expect("tests/store/servers.sh sets DEVICEAUTH_TEST_POSTGRES_CA");
+    let ns = format!("tls{:08x}", rand::random::<u32>());
+    let url = |query: &str| with_query(&base, &format!("namespace={ns}&{query}"));
+    let verified = SessionStore::open(&url(&format!("sslmode=verify-full&sslrootcert={ca}")), &KEY)
+        .await
+        .unwrap_or_else(|e| panic!("verified TLS store opens: {e}"));
+    assert!(verified.add("k", &data(1)).await.unwrap());
+    let prefer = SessionStore::open(&url("application_name=da_prefer"), &KEY).await.unwrap();
+    assert_eq!(prefer.status("k").await.unwrap().unwrap().status, Status::Active);
+    let ssl_of = |app: &str| {
+        let out = std::process::Command::new("psql")
+            .arg(with_query(&base, "sslmode=disable"))
+            .arg("-Atc")
+            .arg(format!(
+                "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '{app}'"
+            ))
+            .output()
+            .expect("psql runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(ssl_of("da_prefer"), "t", "sslmode=prefer encrypts when the server offers TLS");
+    let plain = SessionStore::open(&url("sslmode=disable&application_name=da_plain"), &KEY).await.unwrap();
+    assert!(plain.status("k").await.unwrap().is_some());
+    assert_eq!(ssl_of("da_plain"), "f");
+
+    let error = SessionStore::open(&url("sslmode=verify-full"), &KEY).await.unwrap_err();
+    assert_eq!(error.kind, StoreErrorKind::Unreachable, "{error}");
+    assert!(error.message.to_lowercase().contains("certificate"), "{error}");
+    for bad in ["sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "sslmode=sometimes"] {
+        assert_eq!(SessionStore::open(&url(bad), &KEY).await.unwrap_err().kind, StoreErrorKind::InvalidUrl, "{bad}");
     }
 }

@@ -216,6 +216,65 @@ async fn a_slow_reader_loses_nothing(kind: Kind) {
     monitor.close().await;
 }
 
+/// A reader behind the store's retention gets one `Lagged` error, then the events still
+/// held: never a silent gap.
+async fn a_reader_behind_the_retention_is_told(kind: Kind) {
+    let Some(f) = fresh(kind).await else { return };
+    let env = Env::start().await;
+    let sessions = active_sessions(&env, 5).await;
+    let events = f.store.subscribe(1).await.unwrap();
+    for (i, session) in sessions.iter().enumerate() {
+        assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
+    }
+    let monitor = StoreMonitor::start(&env.client(), &f.store, options(150, 3000)).unwrap();
+    let walk_away = async |i: usize| {
+        env.act(&sessions[i], "walkaway").await;
+        let key = format!("k{i}");
+        wait_for("the walkaway in the store", Duration::from_secs(5), async || {
+            f.store.status(&key).await.unwrap().unwrap().status == Status::Walkaway
+        })
+        .await;
+        // Time for the reader to take the event (and block on the full channel).
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    };
+    // k0 fills the channel of one, the reader holds k1; k2 and k3 stay unread, then expire.
+    for i in 0..4 {
+        walk_away(i).await;
+    }
+    f.expire_events();
+    walk_away(4).await;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.len() < 4 && Instant::now() < deadline {
+        seen.extend(events.recv_batch(10, Duration::from_millis(200)).await);
+    }
+    let shape: Vec<String> = seen
+        .iter()
+        .map(|item| match item {
+            Ok(event) => event.key.clone(),
+            Err(error) => format!("{:?}", error.kind),
+        })
+        .collect();
+    assert_eq!(shape, ["k0", "k1", "Lagged", "k4"], "{seen:?}");
+    monitor.close().await;
+}
+
+mod lagged {
+    use super::store_support::Kind;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_reader_behind_the_retention_is_told(Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_reader_behind_the_retention_is_told(Kind::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        super::a_reader_behind_the_retention_is_told(Kind::Redis).await
+    }
+}
+
 async fn a_session_the_service_forgot_is_reported_unreachable(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;

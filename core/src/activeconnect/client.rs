@@ -7,11 +7,13 @@ use reqwest::Method as HttpMethod;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::attempt_limit::AttemptLimiter;
 use super::session::wire_status;
 use super::signing::{Clock, NonceSource, Signer};
 use super::single_flight::StatusFlights;
+use super::store::SessionStore;
 use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
-use super::{AuthenticateOptions, Session, SessionData, Status};
+use super::{AttemptLimit, AuthenticateOptions, Session, SessionData, Status};
 use crate::transport::{
     HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
 };
@@ -49,6 +51,7 @@ pub struct ClientBuilder {
     http: HttpOptions,
     clock: Option<Arc<dyn Clock>>,
     nonces: Option<Arc<dyn NonceSource>>,
+    attempts: Option<AttemptLimiter>,
 }
 
 impl ClientBuilder {
@@ -60,6 +63,14 @@ impl ClientBuilder {
     }
 
     http_builder_methods!();
+
+    /// Limits sign-in requests per user (push-bombing defence): `authenticate_user` counts
+    /// each request in `store` (shared by every process on it) and refuses one over
+    /// `limit` with [`Error::RateLimited`] before sending it.
+    pub fn attempt_limit(mut self, store: &SessionStore, limit: AttemptLimit) -> Self {
+        self.attempts = Some(AttemptLimiter { store: store.clone(), limit });
+        self
+    }
 
     /// The clock signatures are timestamped with (for tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -98,6 +109,9 @@ impl ClientBuilder {
         );
         let base_url = parse_base_url(&base_url)?;
         let transport = Transport::new(&self.http, &base_url)?;
+        if let Some(limiter) = &self.attempts {
+            limiter.limit.validate()?;
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 base_url,
@@ -106,6 +120,7 @@ impl ClientBuilder {
                 application_secret: self.application_secret,
                 signer,
                 status_flights: StatusFlights::default(),
+                attempts: self.attempts,
             }),
         })
     }
@@ -125,6 +140,7 @@ struct Inner {
     application_secret: Secret,
     signer: Signer,
     status_flights: StatusFlights,
+    attempts: Option<AttemptLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -147,6 +163,7 @@ impl Client {
             http: HttpOptions::default(),
             clock: None,
             nonces: None,
+            attempts: None,
         }
     }
 
@@ -235,11 +252,15 @@ impl Client {
 
     /// Pushes a sign-in request to the user's phone. Never retried once the request may
     /// have been sent. A refusal (for example `NO_MOBILE_DEVICE`) is
-    /// [`Error::NotStarted`].
+    /// [`Error::NotStarted`]; a request over the builder's [`ClientBuilder::attempt_limit`]
+    /// is [`Error::RateLimited`], and is not sent.
     pub async fn authenticate_user(&self, user: &str, options: &AuthenticateOptions) -> Result<Session> {
         validate_user(user)?;
         let mut url = self.url(&["authentication", "authenticate_user", &self.inner.application_id, user]);
         url.set_query(options.query()?.as_deref());
+        if let Some(limiter) = &self.inner.attempts {
+            limiter.check(user).await?;
+        }
         let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
         let status = success(&reply)?.json::<AuthEnvelope>("authenticate_user")?.into_inner();
         if status.authenticated != Some(true) {
@@ -310,10 +331,24 @@ impl Client {
         self.inner.transport.send(request).await
     }
 
+    /// Sends a request signed with the application's credentials. A 401/403 names the
+    /// credentials to check.
     async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
         let inner = &self.inner;
         let key = inner.signer.key(&inner.application_id, &inner.application_secret);
-        inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await
+        let reply =
+            inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await?;
+        if let 401 | 403 = reply.status {
+            return Err(Error::Unauthorized {
+                status: reply.status,
+                message: format!(
+                    "the service refused application {:?}'s signature: check the application id and secret ({})",
+                    inner.application_id,
+                    reply.message()
+                ),
+            });
+        }
+        Ok(reply)
     }
 
     async fn link(&self, url: Url, what: &str) -> Result<String> {

@@ -12,6 +12,7 @@
 //! [`SessionData`] is the serializable state of a session, to keep in your web session
 //! store and [`Client::resume`] later.
 
+mod attempt_limit;
 pub(crate) mod client;
 mod monitor;
 mod options;
@@ -24,6 +25,7 @@ mod single_flight;
 mod status;
 pub(crate) mod wire;
 
+pub use attempt_limit::AttemptLimit;
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
 /// Monitor stores (memory, SQLite, Postgres, Redis): see [`store::SessionStore`].
 pub use monitor::store;

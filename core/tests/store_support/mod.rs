@@ -136,6 +136,22 @@ impl Fresh {
         }
     }
 
+    /// Deletes every published event the way the store's retention does (age in SQLite
+    /// and Postgres, which records the high-water mark; `MAXLEN` trimming in Redis).
+    pub fn expire_events(&self) {
+        let ns = &self.ns;
+        match self.kind {
+            Kind::Memory => panic!("the memory store keeps the last 10,000 events"),
+            Kind::Sqlite => self.raw(&format!("DELETE FROM {ns}_events")),
+            Kind::Postgres => self.raw(&format!(
+                "WITH gone AS (DELETE FROM {ns}_events RETURNING seq) INSERT INTO {ns}_meta
+                 SELECT 'events_expired_upto', max(seq) FROM gone HAVING count(*) > 0
+                 ON CONFLICT (name) DO UPDATE SET value = GREATEST({ns}_meta.value, EXCLUDED.value)"
+            )),
+            Kind::Redis => self.raw(&format!("XTRIM {ns}:events MAXLEN 0")),
+        };
+    }
+
     /// Overwrites the sealed session of `key` with garbage.
     pub fn corrupt(&self, key: &str) {
         match self.kind {

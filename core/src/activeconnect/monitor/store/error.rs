@@ -80,16 +80,13 @@ impl std::fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 impl From<StoreError> for crate::Error {
-    /// `INVALID_URL` → `INVALID_ARGUMENT`, `UNREACHABLE` → `TRANSPORT`, `UNAUTHORIZED` →
-    /// `UNAUTHORIZED` (status 0: not HTTP), anything else → `PROTOCOL`; the message keeps
-    /// the store code.
+    /// A malformed URL, key or option is `INVALID_ARGUMENT` like any other bad
+    /// argument; everything else is [`crate::Error::Store`] (code `STORE`, the kind as
+    /// its reason).
     fn from(error: StoreError) -> Self {
-        let message = error.to_string();
         match error.kind {
-            StoreErrorKind::InvalidUrl => crate::Error::InvalidArgument(message),
-            StoreErrorKind::Unreachable => crate::Error::Transport(message),
-            StoreErrorKind::Unauthorized => crate::Error::Unauthorized { status: 0, message },
-            _ => crate::Error::Protocol(message),
+            StoreErrorKind::InvalidUrl => crate::Error::InvalidArgument(error.to_string()),
+            _ => crate::Error::Store(error),
         }
     }
 }

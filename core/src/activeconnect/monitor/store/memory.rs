@@ -1,7 +1,7 @@
 //! The in-process store: today's behaviour (nothing survives the process), with the same
 //! claim, lease and event rules as the shared stores.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,9 +27,14 @@ struct Row {
 #[derive(Default)]
 struct State {
     rows: HashMap<String, Row>,
+    /// (next_check, key) of every watched row: claims read the due ones in order without
+    /// scanning every row.
+    due: BTreeSet<(i64, String)>,
     /// (sequence number, payload), oldest first.
     events: VecDeque<(u64, String)>,
     next_seq: u64,
+    /// Attempt windows: key → (count, end).
+    attempts: HashMap<String, (i64, i64)>,
 }
 
 #[derive(Default)]
@@ -45,10 +50,25 @@ impl Memory {
 }
 
 impl Backend for Memory {
+    fn attempt(&self, key: String, now: i64, window_ms: i64) -> Fut<'_, (i64, i64)> {
+        let mut state = self.lock();
+        if state.attempts.len() >= 100_000 {
+            state.attempts.retain(|_, (_, end)| *end > now);
+        }
+        let entry = state.attempts.entry(key).or_insert((0, now.saturating_add(window_ms)));
+        if entry.1 <= now {
+            *entry = (0, now.saturating_add(window_ms));
+        }
+        entry.0 += 1;
+        let counted = *entry;
+        Box::pin(async move { Ok(counted) })
+    }
+
     fn add(&self, row: NewRow) -> Fut<'_, bool> {
         let mut state = self.lock();
         let added = !state.rows.contains_key(&row.key);
         if added {
+            state.due.insert((row.now, row.key.clone()));
             state.rows.insert(
                 row.key,
                 Row {
@@ -68,7 +88,17 @@ impl Backend for Memory {
     }
 
     fn remove(&self, key: String) -> Fut<'_, bool> {
-        let removed = self.lock().rows.remove(&key).is_some();
+        let mut state = self.lock();
+        let removed = match state.rows.remove(&key) {
+            Some(row) => {
+                if let Some(at) = row.next_check {
+                    state.due.remove(&(at, key));
+                }
+                true
+            }
+            None => false,
+        };
+        drop(state);
         Box::pin(async move { Ok(removed) })
     }
 
@@ -83,13 +113,13 @@ impl Backend for Memory {
     }
 
     fn claim(&self, owner: String, now: i64, lease_until: i64, limit: usize) -> Fut<'_, Vec<RawRow>> {
-        let mut state = self.lock();
-        let mut due: Vec<(i64, String)> =
-            state.rows.iter().filter_map(|(k, r)| r.next_check.filter(|&t| t <= now).map(|t| (t, k.clone()))).collect();
-        due.sort();
-        due.truncate(limit);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let due: Vec<(i64, String)> = state.due.iter().take_while(|(t, _)| *t <= now).take(limit).cloned().collect();
         let mut claimed = Vec::with_capacity(due.len());
-        for (_, key) in due {
+        for (at, key) in due {
+            state.due.remove(&(at, key.clone()));
+            state.due.insert((lease_until, key.clone()));
             if let Some(row) = state.rows.get_mut(&key) {
                 row.next_check = Some(lease_until);
                 row.owner = Some(owner.clone());
@@ -107,9 +137,16 @@ impl Backend for Memory {
     }
 
     fn release(&self, owner: String, update: Update) -> Fut<'_, bool> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let released = match state.rows.get_mut(&update.key) {
             Some(row) if row.owner.as_deref() == Some(owner.as_str()) => {
+                if let Some(at) = row.next_check {
+                    state.due.remove(&(at, update.key.clone()));
+                }
+                if let Some(at) = update.next_check {
+                    state.due.insert((at, update.key.clone()));
+                }
                 row.status = update.status;
                 row.version = update.version;
                 row.next_check = update.next_check;
@@ -134,7 +171,12 @@ impl Backend for Memory {
     }
 
     fn park(&self, key: String, reason: String, now: i64) -> Fut<'_, ()> {
-        if let Some(row) = self.lock().rows.get_mut(&key) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if let Some(row) = state.rows.get_mut(&key) {
+            if let Some(at) = row.next_check {
+                state.due.remove(&(at, key.clone()));
+            }
             row.next_check = None;
             row.owner = None;
             row.error = Some(reason);

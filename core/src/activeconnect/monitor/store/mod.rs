@@ -48,6 +48,8 @@ use seal::RowKey;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
+/// The event channel's capacity when the caller gives none.
+pub const DEFAULT_EVENT_CAPACITY: usize = 1000;
 /// The longest session key accepted.
 pub const MAX_KEY_BYTES: usize = 512;
 
@@ -109,6 +111,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn park(&self, key: String, reason: String, now: i64) -> Fut<'_, ()>;
     /// A reader of the events published from now on.
     fn events(&self) -> Fut<'_, Box<dyn EventSource>>;
+    /// Counts an attempt under `key` in its window (which starts with the first attempt
+    /// and lasts `window_ms`); returns `count` (this attempt included) and the window's
+    /// end (ms).
+    fn attempt(&self, key: String, now: i64, window_ms: i64) -> Fut<'_, (i64, i64)>;
 }
 
 /// Reads published events in order.
@@ -211,11 +217,19 @@ fn locate(url: &str) -> StoreResult<Location> {
 impl SessionStore {
     /// Opens (and on first use sets up) the store at `url`, sealing rows with `seal_key`
     /// (32 bytes, e.g. from `openssl rand -hex 32`; every process of the app uses the
-    /// same). Errors: [`StoreErrorKind::InvalidUrl`] (also for a store this build lacks),
+    /// same). The `memory` store, which never leaves the process, takes an empty key to
+    /// mean a random one. Errors: [`StoreErrorKind::InvalidUrl`] (also for a store this build lacks),
     /// `Unreachable`, `Unauthorized`, `SchemaTooNew`.
     pub async fn open(url: &str, seal_key: &[u8]) -> StoreResult<SessionStore> {
-        let key = RowKey::new(seal_key)?;
-        let (backend, kind): (Arc<dyn Backend>, &'static str) = if url == "memory" || url == "memory://" {
+        let is_memory = url == "memory" || url == "memory://";
+        let key = if is_memory && seal_key.is_empty() {
+            let mut random = [0u8; 32];
+            getrandom::fill(&mut random).map_err(|e| StoreError::backend(format!("no random numbers: {e}")))?;
+            RowKey::new(&random)?
+        } else {
+            RowKey::new(seal_key)?
+        };
+        let (backend, kind): (Arc<dyn Backend>, &'static str) = if is_memory {
             (Arc::new(memory::Memory::default()), "memory")
         } else {
             let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
@@ -290,6 +304,23 @@ impl SessionStore {
     pub async fn subscribe(&self, capacity: usize) -> StoreResult<StoreEvents> {
         let source = self.backend.events().await?;
         Ok(StoreEvents::start(source, capacity.max(1)))
+    }
+
+    /// Counts an attempt by `subject` against `limit`, for every process on this store:
+    /// `None` when it is within the limit, else how long until the window ends.
+    pub async fn attempt(
+        &self,
+        subject: &str,
+        limit: &crate::activeconnect::AttemptLimit,
+    ) -> StoreResult<Option<Duration>> {
+        check_key(subject)?;
+        let window = limit.window.as_millis().min(i64::MAX as u128) as i64;
+        let now = now_ms();
+        let (count, ends) = self.backend.attempt(subject.to_owned(), now, window).await?;
+        if count <= i64::from(limit.attempts) {
+            return Ok(None);
+        }
+        Ok(Some(Duration::from_millis(ends.saturating_sub(now).max(1) as u64)))
     }
 
     pub(crate) fn backend(&self) -> &Arc<dyn Backend> {

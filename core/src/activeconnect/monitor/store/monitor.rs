@@ -165,6 +165,13 @@ async fn run(inner: Arc<Inner>) {
     while !inner.closing.load(Ordering::SeqCst) {
         while polls.try_join_next().is_some() {}
         let room = slots.available_permits().min(inner.options.batch);
+        // With a backlog, claim in batches: wait until half a batch of slots is free rather
+        // than claiming one row (one store transaction) per finished poll.
+        let want = inner.options.batch.min(inner.options.poll.max_in_flight).div_ceil(2).max(1);
+        if room < want && !polls.is_empty() {
+            let _ = polls.join_next().await;
+            continue;
+        }
         if room == 0 {
             let _ = polls.join_next().await;
             continue;

@@ -1,14 +1,22 @@
-//! Postgres store (`postgresql://user:password@host:port/db`): many machines. Claims use
+//! Postgres store (`postgresql://user:password@host:port/db`): many machines. TLS follows
+//! libpq's `sslmode`: `disable`; `prefer` (the default: TLS when the server offers it) and
+//! `require` encrypt without checking the certificate, unless `sslrootcert=PATH` is given;
+//! `verify-ca` and `verify-full` check it (both also check the host name) against the
+//! system's roots plus those of `sslrootcert`. Claims use
 //! `FOR UPDATE SKIP LOCKED`; a write-back, its event row and its `NOTIFY` are one
 //! statement. Readers `LISTEN` and read the events table (so none is lost while the
-//! notification is). The connection is made again when it drops. (No TLS yet.)
+//! notification is). The connection is made again when it drops. Events are kept one hour; a reader that
+//! falls further behind is told by a `Lagged` error (from a high-water mark of the expired
+//! event numbers).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Row, Statement};
+use tokio_postgres::{AsyncMessage, Client, Config, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
     Backend, EventSource, Fut, Location, NewRow, RawRow, RawStatus, SCHEMA_VERSION, StoreError, StoreErrorKind,
@@ -51,16 +59,145 @@ struct Conn {
     claim: Statement,
     release: Statement,
     park: Statement,
+    attempt: Statement,
 }
 
 pub(crate) struct Postgres {
-    config: Config,
+    target: Target,
     ns: Arc<str>,
     conn: Mutex<Arc<Conn>>,
 }
 
-async fn connect(config: &Config) -> StoreResult<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(fail)?;
+/// The connection settings: the parsed URL and the TLS connector.
+#[derive(Clone)]
+struct Target {
+    config: Config,
+    tls: MakeRustlsConnect,
+}
+
+impl Target {
+    /// Parses the URL, taking out `sslmode` and `sslrootcert` (read here, libpq's way).
+    fn new(mut url: url::Url) -> StoreResult<Target> {
+        let (mut mode, mut root) = (String::from("prefer"), None);
+        let others: Vec<(String, String)> = url
+            .query_pairs()
+            .filter_map(|(name, value)| match &*name {
+                "sslmode" => {
+                    mode = value.into_owned();
+                    None
+                }
+                "sslrootcert" => {
+                    root = Some(value.into_owned());
+                    None
+                }
+                _ => Some((name.into_owned(), value.into_owned())),
+            })
+            .collect();
+        url.set_query(None);
+        if !others.is_empty() {
+            url.query_pairs_mut().extend_pairs(others);
+        }
+        let mut config: Config = url.as_str().parse().map_err(|e| StoreError::invalid(format!("postgres URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let verify = match mode.as_str() {
+            "disable" => {
+                config.ssl_mode(SslMode::Disable);
+                false
+            }
+            "prefer" | "require" => {
+                config.ssl_mode(if mode == "prefer" { SslMode::Prefer } else { SslMode::Require });
+                root.is_some()
+            }
+            "verify-ca" | "verify-full" => {
+                config.ssl_mode(SslMode::Require);
+                true
+            }
+            _ => {
+                return Err(StoreError::invalid(
+                    "postgres sslmode: disable, prefer, require, verify-ca or verify-full",
+                ));
+            }
+        };
+        Ok(Target { config, tls: tls(verify, root.as_deref())? })
+    }
+}
+
+/// A TLS connector: verifying against the system's roots plus those of the PEM file
+/// `root`, or encrypting only.
+fn tls(verify: bool, root: Option<&str>) -> StoreResult<MakeRustlsConnect> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let extra: Vec<CertificateDer<'static>> = match root {
+        None => Vec::new(),
+        Some(path) => CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| StoreError::invalid(format!("postgres sslrootcert {path:?}: {e}")))?,
+    };
+    if root.is_some() && extra.is_empty() {
+        return Err(StoreError::invalid("postgres sslrootcert: the file holds no certificate"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = if verify {
+        Arc::new(
+            rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+                .map_err(|e| StoreError::invalid(format!("postgres TLS roots: {e}")))?,
+        )
+    } else {
+        Arc::new(EncryptOnly(provider.clone()))
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::invalid(format!("postgres TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// libpq's `sslmode=prefer`/`require`: any certificate is accepted, the handshake's
+/// signatures are still checked.
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+async fn connect(target: &Target) -> StoreResult<Client> {
+    let (client, connection) = target.config.connect(target.tls.clone()).await.map_err(fail)?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             log::warn!("deviceauth store: postgres connection ended: {error}");
@@ -69,8 +206,8 @@ async fn connect(config: &Config) -> StoreResult<Client> {
     Ok(client)
 }
 
-async fn setup(config: &Config, ns: &str) -> StoreResult<Conn> {
-    let client = connect(config).await?;
+async fn setup(target: &Target, ns: &str) -> StoreResult<Conn> {
+    let client = connect(target).await?;
     client
         .batch_execute(&format!(
             "BEGIN;
@@ -83,6 +220,8 @@ async fn setup(config: &Config, ns: &str) -> StoreResult<Conn> {
              CREATE INDEX IF NOT EXISTS {ns}_sessions_due ON {ns}_sessions (next_check) WHERE next_check IS NOT NULL;
              CREATE TABLE IF NOT EXISTS {ns}_events (seq BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL,
                payload TEXT NOT NULL);
+             CREATE INDEX IF NOT EXISTS {ns}_events_created ON {ns}_events (created_at);
+             CREATE TABLE IF NOT EXISTS {ns}_attempts (key TEXT PRIMARY KEY, count BIGINT NOT NULL, ends BIGINT NOT NULL);
              COMMIT;"
         ))
         .await
@@ -123,8 +262,20 @@ async fn setup(config: &Config, ns: &str) -> StoreResult<Conn> {
                           failing_since = $6, error = $7, updated_at = $8 WHERE key = $1 AND owner = $2 RETURNING key),
                   e AS (INSERT INTO {ns}_events (created_at, payload) SELECT $8, $9::text FROM u
                           WHERE $9::text IS NOT NULL RETURNING seq),
-                  gone AS (DELETE FROM {ns}_events WHERE $10 AND created_at < $8 - {RETENTION_MS})
+                  gone AS (DELETE FROM {ns}_events WHERE $10 AND created_at < $8 - {RETENTION_MS} RETURNING seq),
+                  mark AS (INSERT INTO {ns}_meta SELECT 'events_expired_upto', max(seq) FROM gone HAVING count(*) > 0
+                          ON CONFLICT (name) DO UPDATE SET value = GREATEST({ns}_meta.value, EXCLUDED.value))
              SELECT (SELECT count(*) FROM u), (SELECT count(pg_notify('{ns}_events', seq::text)) FROM e)"
+        ))
+        .await?,
+        attempt: prepare(format!(
+            "WITH counted AS (INSERT INTO {ns}_attempts AS a (key, count, ends) VALUES ($1, 1, $2::bigint + $3::bigint)
+                ON CONFLICT (key) DO UPDATE SET
+                  count = CASE WHEN a.ends <= $2 THEN 1 ELSE a.count + 1 END,
+                  ends = CASE WHEN a.ends <= $2 THEN $2::bigint + $3::bigint ELSE a.ends END
+                RETURNING count, ends),
+             gone AS (DELETE FROM {ns}_attempts WHERE $4::boolean AND ends <= $2 AND key <> $1)
+             SELECT count, ends FROM counted"
         ))
         .await?,
         park: prepare(format!(
@@ -137,21 +288,17 @@ async fn setup(config: &Config, ns: &str) -> StoreResult<Conn> {
 
 impl Postgres {
     pub async fn open(location: Location) -> StoreResult<Postgres> {
-        let mut config: Config =
-            location.rest.as_str().parse().map_err(|e| StoreError::invalid(format!("postgres URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
+        let target = Target::new(location.rest)?;
         let ns = location.namespace;
-        let conn = setup(&config, &ns).await?;
-        Ok(Postgres { config, ns: ns.into(), conn: Mutex::new(Arc::new(conn)) })
+        let conn = setup(&target, &ns).await?;
+        Ok(Postgres { target, ns: ns.into(), conn: Mutex::new(Arc::new(conn)) })
     }
 
     /// The connection, made again if it dropped.
     async fn conn(&self) -> StoreResult<Arc<Conn>> {
         let mut conn = self.conn.lock().await;
         if conn.client.is_closed() {
-            *conn = Arc::new(setup(&self.config, &self.ns).await?);
+            *conn = Arc::new(setup(&self.target, &self.ns).await?);
         }
         Ok(conn.clone())
     }
@@ -162,6 +309,15 @@ fn text(row: &Row, index: usize) -> String {
 }
 
 impl Backend for Postgres {
+    fn attempt(&self, key: String, now: i64, window_ms: i64) -> Fut<'_, (i64, i64)> {
+        Box::pin(async move {
+            let c = self.conn().await?;
+            let sweep = rand::random::<u8>() == 0;
+            let row = c.client.query_one(&c.attempt, &[&key, &now, &window_ms, &sweep]).await.map_err(fail)?;
+            Ok((row.try_get(0).map_err(fail)?, row.try_get(1).map_err(fail)?))
+        })
+    }
+
     fn add(&self, row: NewRow) -> Fut<'_, bool> {
         Box::pin(async move {
             let c = self.conn().await?;
@@ -249,12 +405,12 @@ impl Backend for Postgres {
 
     fn events(&self) -> Fut<'_, Box<dyn EventSource>> {
         Box::pin(async move {
-            let listener = Listener::start(&self.config, &self.ns).await?;
+            let listener = Listener::start(&self.target, &self.ns).await?;
             let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {}_events", self.ns);
             let row = listener.client.query_one(&sql, &[]).await.map_err(fail)?;
             let last: i64 = row.try_get(0).map_err(fail)?;
             let source =
-                PostgresSource { config: self.config.clone(), ns: self.ns.clone(), listener, last, gap_since: None };
+                PostgresSource { target: self.target.clone(), ns: self.ns.clone(), listener, last, gap_since: None };
             Ok(Box::new(source) as Box<dyn EventSource>)
         })
     }
@@ -264,12 +420,14 @@ impl Backend for Postgres {
 struct Listener {
     client: Client,
     read: Statement,
+    /// The highest event number deleted by retention.
+    expired: Statement,
     woken: Arc<Notify>,
 }
 
 impl Listener {
-    async fn start(config: &Config, ns: &str) -> StoreResult<Listener> {
-        let (client, mut connection) = config.connect(NoTls).await.map_err(fail)?;
+    async fn start(target: &Target, ns: &str) -> StoreResult<Listener> {
+        let (client, mut connection) = target.config.connect(target.tls.clone()).await.map_err(fail)?;
         let woken = Arc::new(Notify::new());
         let wake = woken.clone();
         tokio::spawn(async move {
@@ -290,14 +448,18 @@ impl Listener {
             .prepare(&format!("SELECT seq, payload FROM {ns}_events WHERE seq > $1 ORDER BY seq LIMIT 500"))
             .await
             .map_err(fail)?;
-        Ok(Listener { client, read, woken })
+        let expired = client
+            .prepare(&format!("SELECT value FROM {ns}_meta WHERE name = 'events_expired_upto'"))
+            .await
+            .map_err(fail)?;
+        Ok(Listener { client, read, expired, woken })
     }
 }
 
 /// Reads the events after `last`; after a broken connection it connects again and goes on
 /// from the same place.
 struct PostgresSource {
-    config: Config,
+    target: Target,
     ns: Arc<str>,
     listener: Listener,
     last: i64,
@@ -310,7 +472,7 @@ impl EventSource for PostgresSource {
             let deadline = tokio::time::Instant::now() + wait;
             loop {
                 if self.listener.client.is_closed() {
-                    self.listener = Listener::start(&self.config, &self.ns).await?;
+                    self.listener = Listener::start(&self.target, &self.ns).await?;
                 }
                 let rows = self.listener.client.query(&self.listener.read, &[&self.last]).await.map_err(fail)?;
                 let mut out = Vec::new();
@@ -318,9 +480,20 @@ impl EventSource for PostgresSource {
                 for row in rows {
                     let seq: i64 = row.try_get(0).map_err(fail)?;
                     if seq > self.last + 1 {
-                        // A hole: an earlier write may still be committing.
+                        // A hole: events expired unread, or an earlier write still
+                        // committing (or rolled back).
+                        let expired =
+                            self.listener.client.query_opt(&self.listener.expired, &[]).await.map_err(fail)?;
+                        let expired: i64 = expired.and_then(|row| row.try_get(0).ok()).unwrap_or(0);
+                        if expired > self.last {
+                            out.push(Err(StoreError::new(
+                                StoreErrorKind::Lagged,
+                                format!("events up to #{expired} expired unread (kept one hour)"),
+                            )));
+                            self.last = expired;
+                        }
                         let since = *self.gap_since.get_or_insert(now);
-                        if now.duration_since(since) < GAP_WAIT {
+                        if seq > self.last + 1 && now.duration_since(since) < GAP_WAIT {
                             break;
                         }
                     }

@@ -46,6 +46,16 @@ if watched == 0 then redis.call('ZREM', KEYS[1], ARGV[9]) else redis.call('ZADD'
 if ARGV[8] ~= '' then redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'e', ARGV[8]) end
 return 1";
 
+/// KEYS[1] the attempt counter; ARGV[1] the window (ms). Returns {count, ms left}.
+const ATTEMPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}";
+
 const PARK: &str = r"
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -81,6 +91,7 @@ pub(crate) struct Redis {
     claim: Script,
     release: Script,
     park: Script,
+    attempt: Script,
 }
 
 impl Redis {
@@ -113,6 +124,7 @@ impl Redis {
             claim: Script::new(CLAIM),
             release: Script::new(RELEASE),
             park: Script::new(PARK),
+            attempt: Script::new(ATTEMPT),
         })
     }
 
@@ -169,6 +181,16 @@ fn number(value: &Value) -> Option<i64> {
 }
 
 impl Backend for Redis {
+    fn attempt(&self, key: String, now: i64, window_ms: i64) -> Fut<'_, (i64, i64)> {
+        Box::pin(async move {
+            let mut con = self.con().await?;
+            let mut call = self.attempt.key(format!("{}:attempt:{key}", self.ns));
+            call.arg(window_ms);
+            let (count, left): (i64, i64) = self.check(call.invoke_async(&mut con).await).await?;
+            Ok((count, now.saturating_add(left)))
+        })
+    }
+
     fn add(&self, row: NewRow) -> Fut<'_, bool> {
         Box::pin(async move {
             let mut con = self.con().await?;
@@ -296,17 +318,15 @@ impl Backend for Redis {
         Box::pin(async move {
             let mut con = reader(&self.client).await?;
             let stream = self.stream();
-            let newest: Value = redis::cmd("XREVRANGE")
-                .arg(&stream)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(&mut con)
-                .await
-                .map_err(fail)?;
-            let last = entries(&newest).last().map(|(id, _)| id.clone()).unwrap_or_else(|| "0-0".to_owned());
-            let source = RedisSource { client: self.client.clone(), con: Some(con), stream, last };
+            let start = stream_info(&mut con, &stream).await?;
+            let source = RedisSource {
+                client: self.client.clone(),
+                con: Some(con),
+                stream,
+                last: start.last_id,
+                added_at_start: start.added,
+                read: 0,
+            };
             Ok(Box::new(source) as Box<dyn EventSource>)
         })
     }
@@ -338,13 +358,62 @@ fn entries(value: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What `XINFO STREAM` says of the event stream (all zero when it does not exist yet).
+struct StreamInfo {
+    /// Entries ever added (`entries-added`, Redis 7; `None` before).
+    added: Option<u64>,
+    /// Entries held now.
+    length: u64,
+    /// The newest id given out.
+    last_id: String,
+}
+
+async fn stream_info(con: &mut MultiplexedConnection, stream: &str) -> StoreResult<StreamInfo> {
+    let reply: Result<Value, RedisError> = redis::cmd("XINFO").arg("STREAM").arg(stream).query_async(con).await;
+    let info = match reply {
+        Ok(info) => info,
+        Err(error) if error.to_string().contains("no such key") => {
+            return Ok(StreamInfo { added: Some(0), length: 0, last_id: "0-0".to_owned() });
+        }
+        Err(error) => return Err(fail(error)),
+    };
+    let pairs: Vec<(String, &Value)> = match &info {
+        Value::Array(items) => items.chunks(2).filter(|p| p.len() == 2).map(|p| (string(&p[0]), &p[1])).collect(),
+        Value::Map(items) => items.iter().map(|(k, v)| (string(k), v)).collect(),
+        _ => Vec::new(),
+    };
+    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| string(v));
+    Ok(StreamInfo {
+        added: field("entries-added").and_then(|n| n.parse().ok()),
+        length: field("length").and_then(|n| n.parse().ok()).unwrap_or(0),
+        last_id: field("last-generated-id").unwrap_or_else(|| "0-0".to_owned()),
+    })
+}
+
 /// Follows the stream from `last`; after a broken connection it connects again and goes
-/// on from the same place.
+/// on from the same place. Counts what it read against the stream's `entries-added`, so
+/// entries trimmed before they were read are reported as `Lagged`.
 struct RedisSource {
     client: Client,
     con: Option<MultiplexedConnection>,
     stream: String,
     last: String,
+    added_at_start: Option<u64>,
+    read: u64,
+}
+
+impl RedisSource {
+    /// How many entries added since the start were trimmed before this reader read them:
+    /// those neither read nor still held (when any was lost, every held entry is after
+    /// `last`, since trimming takes the oldest).
+    fn lost(&self, info: &StreamInfo) -> u64 {
+        match (self.added_at_start, info.added) {
+            (Some(start), Some(added)) => {
+                added.saturating_sub(start).saturating_sub(self.read).saturating_sub(info.length)
+            }
+            _ => 0,
+        }
+    }
 }
 
 impl EventSource for RedisSource {
@@ -354,6 +423,15 @@ impl EventSource for RedisSource {
                 Some(con) => con,
                 None => reader(&self.client).await?,
             };
+            let lost = self.lost(&stream_info(&mut con, &self.stream).await?);
+            if lost > 0 {
+                self.read += lost;
+                self.con = Some(con);
+                return Ok(vec![Err(StoreError::new(
+                    StoreErrorKind::Lagged,
+                    format!("{lost} events were trimmed unread (about the last 100,000 are kept)"),
+                ))]);
+            }
             let reply: Value = redis::cmd("XREAD")
                 .arg("COUNT")
                 .arg(500)
@@ -365,7 +443,6 @@ impl EventSource for RedisSource {
                 .query_async(&mut con)
                 .await
                 .map_err(fail)?;
-            self.con = Some(con);
             // [[stream, entries]] (RESP2) or {stream: entries} (RESP3); nil on time-out.
             let list = match &reply {
                 Value::Array(streams) => match streams.first() {
@@ -376,8 +453,10 @@ impl EventSource for RedisSource {
                 _ => Vec::new(),
             };
             let mut out = Vec::with_capacity(list.len());
+            self.con = Some(con);
             for (id, payload) in list {
                 self.last = id;
+                self.read += 1;
                 out.push(Ok(payload));
             }
             Ok(out)

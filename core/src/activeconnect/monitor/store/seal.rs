@@ -20,7 +20,11 @@ pub(crate) struct RowKey(XChaCha20Poly1305);
 impl RowKey {
     pub fn new(key: &[u8]) -> StoreResult<RowKey> {
         if key.len() != SEAL_KEY_BYTES {
-            return Err(StoreError::invalid(format!("a store seal key is {SEAL_KEY_BYTES} bytes, not {}", key.len())));
+            return Err(StoreError::invalid(if key.is_empty() {
+                format!("a store other than memory needs a seal key of {SEAL_KEY_BYTES} bytes")
+            } else {
+                format!("a store seal key is {SEAL_KEY_BYTES} bytes, not {}", key.len())
+            }));
         }
         XChaCha20Poly1305::new_from_slice(key).map(RowKey).map_err(|_| StoreError::invalid("unusable seal key"))
     }

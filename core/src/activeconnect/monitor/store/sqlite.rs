@@ -57,6 +57,9 @@ impl Sqlite {
                  CREATE INDEX IF NOT EXISTS {ns}_sessions_due ON {ns}_sessions (next_check) WHERE next_check IS NOT NULL;
                  CREATE TABLE IF NOT EXISTS {ns}_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
                    created_at INTEGER NOT NULL, payload TEXT NOT NULL);
+                 CREATE INDEX IF NOT EXISTS {ns}_events_created ON {ns}_events (created_at);
+                 CREATE TABLE IF NOT EXISTS {ns}_attempts (key TEXT PRIMARY KEY, count INTEGER NOT NULL,
+                   ends INTEGER NOT NULL);
                  COMMIT;"
             ))
             .map_err(fail)?;
@@ -96,6 +99,28 @@ fn text(row: &rusqlite::Row<'_>, index: usize) -> String {
 }
 
 impl Backend for Sqlite {
+    fn attempt(&self, key: String, now: i64, window_ms: i64) -> Fut<'_, (i64, i64)> {
+        self.call(move |conn, ns| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if rand::random::<u8>() == 0 {
+                tx.execute(&format!("DELETE FROM {ns}_attempts WHERE ends <= ?1"), [now])?;
+            }
+            let counted = tx.query_row(
+                &format!(
+                    "INSERT INTO {ns}_attempts (key, count, ends) VALUES (?1, 1, ?2 + ?3)
+                     ON CONFLICT (key) DO UPDATE SET
+                       count = CASE WHEN {ns}_attempts.ends <= ?2 THEN 1 ELSE {ns}_attempts.count + 1 END,
+                       ends = CASE WHEN {ns}_attempts.ends <= ?2 THEN ?2 + ?3 ELSE {ns}_attempts.ends END
+                     RETURNING count, ends"
+                ),
+                params![key, now, window_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.commit()?;
+            Ok(counted)
+        })
+    }
+
     fn add(&self, row: NewRow) -> Fut<'_, bool> {
         self.call(move |conn, ns| {
             let sql = format!(
