@@ -1,7 +1,9 @@
 //! Core `activeconnect`: the client, sessions and their watch streams. Each method converts
 //! its arguments, calls the core and returns the result, or a [`Pending`] call for I/O.
+//! The monitors are in `monitor` (in memory) and `store` (store-backed).
 
 pub mod monitor;
+pub mod store;
 
 use std::sync::Arc;
 

@@ -13,7 +13,11 @@ pub fn to_pyerr(error: Error) -> PyErr {
     Python::attach(|py| {
         let made = CLASS_FOR.import(py, "deviceauth._errors", "class_for").and_then(|class_for| {
             let args = (error.to_string(), error.status(), error.reason().map(str::to_owned));
-            class_for.call1((error.code(),))?.call1(args)
+            let made = class_for.call1((error.code(),))?.call1(args)?;
+            if let Some(wait) = error.retry_after() {
+                made.setattr("retry_after", wait.as_secs_f64())?;
+            }
+            Ok(made)
         });
         made.map_or_else(|err| err, PyErr::from_value)
     })

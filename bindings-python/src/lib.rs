@@ -6,7 +6,7 @@
 //! pure-Python package on top (`python/deviceauth`) gives the blocking and asyncio classes.
 //!
 //! Modules: `runtime` (tokio runtime, pending calls, exit gate, fork hook), `errors`,
-//! `convert`, `activeconnect` (+ `activeconnect/monitor`), `projectinsight`, `retry`,
+//! `convert`, `activeconnect` (+ `activeconnect/monitor`, `activeconnect/store`), `projectinsight`, `retry`,
 //! `logging` (core `log` records -> Python `logging`), `qr`.
 
 mod activeconnect;
@@ -50,6 +50,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<activeconnect::Session>()?;
     m.add_class::<activeconnect::Watch>()?;
     m.add_class::<activeconnect::monitor::Monitor>()?;
+    m.add_class::<activeconnect::store::StoreMonitor>()?;
     m.add_class::<projectinsight::Client>()?;
     m.add_class::<projectinsight::ApiClient>()?;
     m.add_class::<retry::RetryPolicy>()?;

@@ -4,13 +4,19 @@ form replaced by an Activeconnect push to the user's phone, through `deviceauth`
 Run it (the emulator stands in for the service):
 
     DEVICEAUTH_APP_ID=... DEVICEAUTH_APP_SECRET=... ACTIVE_CONNECT_SERVER=http://127.0.0.1:8790 \\
-        flask --app app run            # or: gunicorn -w 4 'app:create_app()'
+        flask --app app run            # or: gunicorn -w 4 'app:create_app()' (no --preload:
+                                       # each worker starts its own monitor)
 
 Settings come from the environment: DEVICEAUTH_APP_ID, DEVICEAUTH_APP_SECRET,
 ACTIVE_CONNECT_SERVER (the service; production when unset), DATABASE_URL (default a
-SQLite file next to this one), SECRET_KEY (cookie signing; random per start when unset,
-which signs everyone out at restart and does not work with several workers), and
-STATUS_CHECK_SECONDS (how often a signed-in user's session is checked, default 5).
+SQLite file next to this one; `postgresql://...` for Postgres), SECRET_KEY (cookie
+signing; random per start when unset, which signs everyone out at restart and does not
+work with several workers), DEVICEAUTH_SEAL_KEY (64 hex digits sealing the sessions in the
+monitor's store; made in the instance folder when unset), and STATUS_CHECK_SECONDS (how
+often the monitor checks a signed-in user's session, default 5).
+
+Signed-in sessions are watched by a store-backed monitor (see monitor.py): each request
+reads the session's last known status from the store instead of calling the service.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 import accounts
+import monitor
 import signin
 from deviceauth import activeconnect
 from models import Post, make_sessionmaker
@@ -50,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DEVICEAUTH_APP_SECRET"],
         base_url=app.config["ACTIVE_CONNECT_SERVER"],
     )
+    app.extensions["monitor"] = monitor.start(app, app.extensions["activeconnect"])
     app.register_blueprint(accounts.bp)
     app.register_blueprint(signin.bp)
 

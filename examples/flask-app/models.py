@@ -9,10 +9,9 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import Optional
 
 from sqlalchemy import DateTime, ForeignKey, String, Text, create_engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 
@@ -74,24 +73,23 @@ def make_sessionmaker(database_url: str) -> sessionmaker:
     """Creates the tables if needed and returns a session factory.
 
     Several gunicorn workers start at once and each creates the tables; when two race
-    for the same table the loser's CREATE fails, so try again (the tables exist by then).
+    for the same table the loser's CREATE fails (SQLite: locked; Postgres: a duplicate),
+    so try again (the tables exist by then).
     A worker that failed to boot would make gunicorn stop the whole server.
     """
     connect_args = {"check_same_thread": False, "timeout": 30} if database_url.startswith("sqlite") else {}
+    # A plain postgresql:// URL (as libpq and the monitor's store take it) through psycopg 3.
+    for scheme in ("postgresql://", "postgres://"):
+        if database_url.startswith(scheme):
+            database_url = "postgresql+psycopg://" + database_url.removeprefix(scheme)
     engine = create_engine(database_url, connect_args=connect_args, pool_pre_ping=True)
     for attempt in range(10):
         try:
             Base.metadata.create_all(engine)
             break
-        except OperationalError:
+        except (OperationalError, IntegrityError, ProgrammingError):
             if attempt == 9:
                 raise
             time.sleep(0.1 * (attempt + 1))
     return sessionmaker(engine, expire_on_commit=False)
 
-
-def aware(moment: Optional[datetime]) -> datetime:
-    """SQLite returns naive datetimes; they are UTC."""
-    if moment is None:
-        return datetime.fromtimestamp(0, timezone.utc)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

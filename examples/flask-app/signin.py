@@ -1,5 +1,6 @@
-"""Sign in with a push to the phone, the waiting page, sign out, and the periodic check
-that signs a user out on remote logout, walkaway or the end of the session."""
+"""Sign in with a push to the phone, the waiting page, sign out, and the check on each
+request (a read of the monitor's store) that signs a user out on remote logout, walkaway
+or the end of the session."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from deviceauth import DeviceAuthError, NotStartedError
 from deviceauth.activeconnect import Status
-from models import SignInSession, User, aware, utcnow
+from models import SignInSession, User, utcnow
 
 bp = Blueprint("signin", __name__)
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ def client():
     return current_app.extensions["activeconnect"]
 
 
+def monitor():
+    return current_app.extensions["monitor"]
+
+
 def current_row() -> SignInSession | None:
     sid = session.get("sid")
     row = g.db.get(SignInSession, sid) if sid else None
@@ -40,37 +45,38 @@ def current_row() -> SignInSession | None:
 
 
 def end(row: SignInSession) -> None:
+    try:
+        monitor().remove(row.id)
+    except DeviceAuthError as error:
+        log.warning("could not remove the session from the monitor's store (%s)", error.code)
     g.db.delete(row)
     g.db.commit()
     session.pop("sid", None)
 
 
 def load_current_user() -> None:
-    """Sets g.user. A signed-in user's session is checked at most every
-    STATUS_CHECK_SECONDS; anything but `active` signs the user out."""
+    """Sets g.user. A signed-in user's status is the one the monitors last saw, read from
+    their store (no call to the service); anything but `active` signs the user out."""
     g.user = None
     row = current_row()
     if row is None or row.status != Status.ACTIVE.value:
         return
-    if (utcnow() - aware(row.checked_at)).total_seconds() >= current_app.config["STATUS_CHECK_SECONDS"]:
-        signin_session = client().resume(row.data)
-        try:
-            status = signin_session.refresh()
-        except DeviceAuthError as error:
-            log.warning("session check failed (%s); keeping the user signed in", error.code)
-            status = Status.ACTIVE
-        row.checked_at = utcnow()
-        row.status = status.value
-        g.db.commit()
-        if status is not Status.ACTIVE:
-            if status.is_authenticated:
-                try:
-                    signin_session.logout()
-                except DeviceAuthError:
-                    pass
-            end(row)
-            flash(f"You were signed out: {SIGNED_OUT.get(status, 'your session ended')}.")
-            return
+    try:
+        stored = monitor().status(row.id)
+    except DeviceAuthError as error:
+        log.warning("session check failed (%s); keeping the user signed in", error.code)
+        g.user = row.user
+        return
+    status = stored.status if stored is not None else Status.CLOSED
+    if status is not Status.ACTIVE:
+        if status.is_authenticated:
+            try:
+                client().resume(row.data).logout()
+            except DeviceAuthError:
+                pass
+        end(row)
+        flash(f"You were signed out: {SIGNED_OUT.get(status, 'your session ended')}.")
+        return
     g.user = row.user
 
 
@@ -123,6 +129,12 @@ def status():
         current = signin_session.refresh()
     except DeviceAuthError as error:
         return jsonify(state="waiting", status=row.status, problem=error.code), 503
+    if current is Status.ACTIVE:
+        # From now on the monitors watch it, under the sign-in's id.
+        try:
+            monitor().add(signin_session, key=row.id)
+        except DeviceAuthError as error:
+            return jsonify(state="waiting", status=row.status, problem=error.code), 503
     row.status = current.value
     row.data = signin_session.to_json()
     row.checked_at = utcnow()

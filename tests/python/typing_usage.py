@@ -18,6 +18,7 @@ from deviceauth import (
     ProtocolError,
     RefusedError,
     RetryPolicy,
+    StoreError,
     TimeoutError,
     TransportError,
     UnauthorizedError,
@@ -41,6 +42,7 @@ from deviceauth.activeconnect import (
     Session,
     Status,
     StatusIterator,
+    StoredStatus,
     shard_of,
 )
 from deviceauth.projectinsight import ApiClient, AsyncApiClient, DeviceActivation, PendingActivation
@@ -180,7 +182,10 @@ def describe(event: MonitorEvent) -> str:
     previous: Optional[Status] = event.previous
     now: Optional[Status] = event.status
     error: Optional[DeviceAuthError] = event.error
-    return f"{kind} {user} {token} {previous} {now} {error}"
+    event_id: Optional[str] = event.id
+    key: Optional[str] = event.key
+    at: Optional[datetime.datetime] = event.at
+    return f"{kind} {user} {token} {previous} {now} {error} {event_id} {key} {at}"
 
 
 def monitor_usage(client: Client, session: Session) -> List[str]:
@@ -219,6 +224,40 @@ async def async_monitor_usage(client: AsyncClient, session: AsyncSession) -> Lis
     monitor.close()
     _: Any = (added, removed, count, monitor.closed, monitor.shard, "token" in monitor)
     return seen
+
+
+def store_usage(client: Client, session: Session) -> List[str]:
+    key = bytes(32)
+    web = Monitor(client, store="sqlite:///tmp/sessions.db", seal_key=key, polling=False)
+    poller = Monitor(client, 5.0, 100, 60.0, store="memory", lease=30.0, batch=50, capacity=100)
+    added: bool = web.add(session, key="sign-in-1")
+    stored: Optional[StoredStatus] = web.status("sign-in-1")
+    if stored is not None:
+        status: Status = stored.status
+        watched: bool = stored.watched
+        why: Optional[str] = stored.error
+        updated: datetime.datetime = stored.updated_at
+        _: Any = (status, watched, why, updated)
+    removed: bool = web.remove("sign-in-1")
+    try:
+        seen = [describe(event) for event in poller.poll(timeout=0)]
+    except StoreError as error:
+        reason: Optional[str] = error.reason
+        seen = [str(reason)]
+    web.close()
+    poller.close()
+    _ = (added, removed)
+    return seen
+
+
+async def async_store_usage(client: AsyncClient, session: AsyncSession) -> Optional[StoredStatus]:
+    monitor: AsyncMonitor = await AsyncMonitor.open(client, store="redis://:pw@127.0.0.1/0", seal_key=bytes(32))
+    added: bool = await monitor.add(session, key="k")
+    removed: bool = await monitor.remove("k")
+    stored: Optional[StoredStatus] = await monitor.status("k")
+    monitor.close()
+    _: Any = (added, removed)
+    return stored
 
 
 def draw_codes(url: str) -> str:

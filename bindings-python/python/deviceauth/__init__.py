@@ -37,4 +37,4 @@ __all__ = [
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
-            "InternalError", "RateLimitedError", "ExpiredError"]  # fmt: skip
+            "InternalError", "RateLimitedError", "ExpiredError", "StoreError"]  # fmt: skip

@@ -26,6 +26,7 @@ __all__ = [
     "InternalError",
     "RateLimitedError",
     "ExpiredError",
+    "StoreError",
 ]
 
 
@@ -141,8 +142,8 @@ class InternalError(DeviceAuthError):
 
 
 class RateLimitedError(DeviceAuthError):
-    """Too many sign-in requests for one user; ``retry_after`` is the wait in seconds, when
-    the service said."""
+    """Too many sign-in requests for one user (the client's per-user attempt limit); nothing
+    was sent. ``retry_after`` is the wait in seconds."""
 
     code = "RATE_LIMITED"
     #: Seconds to wait before trying again, or ``None``.
@@ -153,6 +154,16 @@ class ExpiredError(DeviceAuthError):
     """A Project Insight API token past its expiry, refused before sending."""
 
     code = "EXPIRED"
+
+
+class StoreError(DeviceAuthError):
+    """A monitor store failed; ``reason`` is what went wrong: ``UNREACHABLE`` (transient:
+    the store could not be reached), ``UNAUTHORIZED`` (it refused the credentials),
+    ``SCHEMA_TOO_NEW`` (written by a newer deviceauth), ``CORRUPT`` (a row that cannot be
+    read: skipped), ``LAGGED`` (the event reader fell behind the store's retention: events
+    were missed), ``BACKEND`` (anything else). The message never holds a password."""
+
+    code = "STORE"
 
 
 _BY_CODE: Dict[str, Type[DeviceAuthError]] = {}
@@ -171,6 +182,7 @@ for _cls in (
     InternalError,
     RateLimitedError,
     ExpiredError,
+    StoreError,
 ):
     _cls.__module__ = "deviceauth"
     _BY_CODE[_cls.code] = _cls

@@ -11,12 +11,21 @@ from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Unpack
 
-from ._types import AddedUsers, DeviceActivation, HttpOptions, Method, MonitorEvent, PendingActivation, Status
+from ._types import (
+    AddedUsers,
+    DeviceActivation,
+    HttpOptions,
+    Method,
+    MonitorEvent,
+    PendingActivation,
+    Status,
+    StoredStatus,
+)
 
 _T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = [
-    "__version__", "Pending", "Drain", "Client", "Session", "Watch", "Monitor",
+    "__version__", "Pending", "Drain", "Client", "Session", "Watch", "Monitor", "StoreMonitor",
     "ProjectInsightClient", "ApiClient", "RetryPolicy",
     "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "shard_of", "svg", "terminal",
     "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator",
@@ -162,6 +171,33 @@ class Monitor:
     def describe(self, name: str) -> str: ...
     def __len__(self) -> int: ...
     def __contains__(self, session_token: str, /) -> bool: ...
+
+@final
+class StoreMonitor:
+    """The native store-backed monitor: a store, its polling task, and its events."""
+
+    @staticmethod
+    def open(
+        client: Client,
+        store: str,
+        seal_key: bytes,
+        interval: float | None = None,
+        max_in_flight: int | None = None,
+        unreachable_after: float | None = None,
+        lease: float | None = None,
+        batch: int | None = None,
+        polling: bool = True,
+        capacity: int | None = None,
+    ) -> Pending[StoreMonitor]: ...
+    def add(self, session: Session | str, key: str | None = None) -> Pending[bool]: ...
+    def remove(self, key: str) -> Pending[bool]: ...
+    def status(self, key: str) -> Pending[StoredStatus | None]: ...
+    def close(self) -> Pending[None]: ...
+    @property
+    def closed(self) -> bool: ...
+    def next(self) -> Pending[MonitorEvent | None]: ...
+    def poll(self, timeout: float | None = None) -> Pending[list[MonitorEvent]]: ...
+    def describe(self, name: str) -> str: ...
 
 # ---------------------------------------------------------------- projectinsight
 

@@ -1,6 +1,6 @@
 """The pure-Python types of deviceauth: the enums :class:`Status` and :class:`Method`, the
 result classes the native layer makes (:class:`AddedUsers`, :class:`MonitorEvent`,
-:class:`PendingActivation`, :class:`DeviceActivation`), and :class:`HttpOptions`, the
+:class:`StoredStatus`, :class:`PendingActivation`, :class:`DeviceActivation`), and :class:`HttpOptions`, the
 keyword options of every client."""
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Literal, NamedTuple, Optional, Sequence, TypedDict, TypeVar, Union
 
-from ._errors import DeviceAuthError, InvalidArgumentError
+from ._errors import DeviceAuthError, InvalidArgumentError, class_for
 
 if TYPE_CHECKING:
     from ._native import RetryPolicy
 
-__all__ = ["Status", "Method", "HttpOptions", "AddedUsers", "MonitorEvent", "PendingActivation", "DeviceActivation"]
+__all__ = [
+    "Status", "Method", "HttpOptions", "AddedUsers", "MonitorEvent", "StoredStatus", "PendingActivation",
+    "DeviceActivation",
+]  # fmt: skip
 
 
 class HttpOptions(TypedDict, total=False):
@@ -129,8 +132,11 @@ class MonitorEvent(NamedTuple):
     """One event of a monitor: a status change (``kind == "changed"``, with ``previous`` and
     ``status``) or a session that could not be polled (``kind == "unreachable"``, with
     ``error``). Either way ``user`` and ``session_token`` say which session. After an ended
-    status or an unreachable event the session is no longer watched. ``repr()`` shows the
-    kind, the user and the statuses, never a secret."""
+    status or an unreachable event the session is no longer watched.
+
+    The events of a monitor with a store also carry ``id``, ``key`` and ``at`` (``None``
+    for the in-memory monitor). They come at least once: drop repeats by ``id``.
+    ``repr()`` shows the kind, the user, the statuses and the id, never a secret."""
 
     #: ``"changed"`` or ``"unreachable"``.
     kind: Literal["changed", "unreachable"]
@@ -144,13 +150,34 @@ class MonitorEvent(NamedTuple):
     status: Optional[Status] = None
     #: The last error (``None`` for a change).
     error: Optional[DeviceAuthError] = None
+    #: With a store: the event's stable id, the same on every delivery.
+    id: Optional[str] = None
+    #: With a store: the key the session was added under.
+    key: Optional[str] = None
+    #: With a store: when the monitor saw it (timezone-aware, UTC).
+    at: Optional[datetime.datetime] = None
 
     def __repr__(self) -> str:
         if self.previous is not None and self.status is not None:
             change = f"previous={self.previous.value!r}, status={self.status.value!r}"
         else:
             change = f"error={self.error!r}"
-        return f"MonitorEvent(kind={self.kind!r}, user={self.user!r}, {change})"
+        stored = "" if self.id is None else f", id={self.id!r}"
+        return f"MonitorEvent(kind={self.kind!r}, user={self.user!r}, {change}{stored})"
+
+
+class StoredStatus(NamedTuple):
+    """The last known status of a session in a monitor's store (``Monitor.status(key)``):
+    a read of the store, no call to the service."""
+
+    #: The status a monitor last saw (or the one the session was added with).
+    status: Status
+    #: Whether monitors still poll it (``False`` once ended, unreachable, or corrupt).
+    watched: bool
+    #: Why it is no longer watched, when that was a failure.
+    error: Optional[str]
+    #: When the store's row was last written (timezone-aware, UTC).
+    updated_at: datetime.datetime
 
 
 class PendingActivation(NamedTuple):
@@ -186,13 +213,36 @@ class DeviceActivation(NamedTuple):
 
 
 # Shown and pickled under the module users import them from.
-for _cls in (Status, Method, AddedUsers, MonitorEvent, PendingActivation, DeviceActivation):
+for _cls in (Status, Method, AddedUsers, MonitorEvent, StoredStatus, PendingActivation, DeviceActivation):
     _cls.__module__ = "deviceauth.projectinsight" if _cls.__name__.endswith("Activation") else "deviceauth.activeconnect"
 del _cls
 
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+def _utc(ms: int) -> datetime.datetime:
+    """Milliseconds since the Unix epoch as an aware UTC datetime."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+
+
+def _stored_status(status: Status, watched: bool, error: Optional[str], updated_at_ms: int) -> StoredStatus:
+    """A :class:`StoredStatus` from the native layer's fields."""
+    return StoredStatus(status, watched, error, _utc(updated_at_ms))
+
+
+def _store_event(
+    id: str, kind: Literal["changed", "unreachable"], key: str, user: str, session_token: str,
+    previous: Status, status: Status, error: Optional[str], at_ms: int,
+) -> MonitorEvent:  # fmt: skip
+    """A :class:`MonitorEvent` from a store event's fields: an unreachable one gets the error
+    of the code in its ``"CODE: message"`` text, and no statuses (as in memory)."""
+    if kind == "unreachable":
+        code, _, message = (error or "").partition(": ")
+        failure = class_for(code)(message)
+        return MonitorEvent(kind, user, session_token, None, None, failure, id, key, _utc(at_ms))
+    return MonitorEvent(kind, user, session_token, previous, status, None, id, key, _utc(at_ms))
 
 
 async def _then(pending: Awaitable[_T], wrap: Callable[[_T], _R]) -> _R:

@@ -17,7 +17,10 @@ asyncio forms: the same methods, returning awaitables.
 To watch many signed-in users at once, add their sessions to one :class:`Monitor` (or
 :class:`AsyncMonitor`): a single polling task, spread over the interval, reports each
 status change once as a :class:`MonitorEvent`; ``shard=(index, count)`` and
-:func:`shard_of` split the sessions between processes.
+:func:`shard_of` split the sessions between processes. With ``store=`` (SQLite, Postgres,
+Redis) the sessions and their last known status live in a store shared by every process
+of the app: any process adds sessions and reads :meth:`Monitor.status`, and any number of
+monitors share the polling, surviving crashes and restarts.
 
 Every class here is a thin face over one native class of ``deviceauth._native``; defaults
 (``None`` below) are the Rust core's.
@@ -47,19 +50,19 @@ from typing import (
 from . import _native
 from ._errors import *  # noqa: F403 (every exception class, re-exported)
 from ._native import DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV, RetryPolicy, shard_of
-from ._types import AddedUsers, HttpOptions, Method, MonitorEvent, Status, _stored, _then
+from ._types import AddedUsers, HttpOptions, Method, MonitorEvent, Status, StoredStatus, _stored, _then
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
     "Client", "AsyncClient", "Session", "AsyncSession", "StatusIterator", "AsyncStatusIterator",
-    "AddedUsers", "Monitor", "AsyncMonitor", "MonitorEvent", "shard_of", "Status", "Method",
+    "AddedUsers", "Monitor", "AsyncMonitor", "MonitorEvent", "StoredStatus", "shard_of", "Status", "Method",
     "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES"
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
-            "InternalError", "RateLimitedError", "ExpiredError"]  # fmt: skip
+            "InternalError", "RateLimitedError", "ExpiredError", "StoreError"]  # fmt: skip
 
 _S = TypeVar("_S", bound="_Session")
 _T = TypeVar("_T")
@@ -353,10 +356,41 @@ class AsyncStatusIterator(_Changes, AsyncIterator[Status]):
         return _or_end(await self._watch.next(), StopAsyncIteration)
 
 
+_NativeStore = _native.StoreMonitor
+_NativeMonitor = Union[_native.Monitor, _NativeStore]
+
+
+def _open_store(
+    client: Union[Client, AsyncClient],
+    store: str,
+    seal_key: Optional[bytes],
+    interval: Optional[float],
+    max_in_flight: Optional[int],
+    unreachable_after: Optional[float],
+    shard: Optional[Tuple[int, int]],
+    lease: Optional[float],
+    batch: Optional[int],
+    polling: bool,
+    capacity: Optional[int],
+) -> _native.Pending[_native.StoreMonitor]:
+    """The pending opening of a store-backed native monitor."""
+    if not isinstance(client, _Client):
+        raise TypeError("client must be an activeconnect.Client or activeconnect.AsyncClient")
+    if shard is not None:
+        raise InvalidArgumentError("shard: a Monitor with a store shares the work through the store; leave shard out")
+    # Left out: empty, which the core takes as a random key for memory and refuses otherwise.
+    seal_key = b"" if seal_key is None else seal_key
+    return _native.StoreMonitor.open(
+        client._native, store, seal_key, interval, max_in_flight, unreachable_after, lease, batch, polling, capacity
+    )
+
+
 class _Monitor:
     """What :class:`Monitor` and :class:`AsyncMonitor` share."""
 
     __slots__ = ("_native",)
+
+    _native: _NativeMonitor
 
     def __init__(
         self,
@@ -365,24 +399,42 @@ class _Monitor:
         max_in_flight: Optional[int] = None,
         unreachable_after: Optional[float] = None,
         shard: Optional[Tuple[int, int]] = None,
+        *,
+        store: Optional[str] = None,
+        seal_key: Optional[bytes] = None,
+        lease: Optional[float] = None,
+        batch: Optional[int] = None,
+        polling: bool = True,
+        capacity: Optional[int] = None,
     ) -> None:
+        if store is not None:
+            self._native = _open_store(
+                client, store, seal_key, interval, max_in_flight, unreachable_after, shard, lease, batch, polling,
+                capacity,
+            ).wait()  # fmt: skip
+            return
         if not isinstance(client, _Client):
             raise TypeError("client must be an activeconnect.Client or activeconnect.AsyncClient")
+        if seal_key is not None or lease is not None or batch is not None or not polling or capacity is not None:
+            raise InvalidArgumentError("seal_key, lease, batch, polling and capacity need a store (store=...)")
         self._native = _native.Monitor(client._native, interval, max_in_flight, unreachable_after, shard)
 
-    def add(self, session: Union[Session, AsyncSession, StoredSession]) -> bool:
-        """Starts watching a session: a :class:`Session`, an :class:`AsyncSession`, the text
-        of ``to_json()`` or the dict it parses to. ``False`` when it is already watched,
-        already ended, belongs to another shard, or the monitor is closed. No request is sent."""
-        return self._native.add(session._native if isinstance(session, _Session) else _stored(session))
+    def _store(self) -> _NativeStore:
+        """The native store-backed monitor; for the in-memory one, what needs a store raises."""
+        if isinstance(self._native, _native.StoreMonitor):
+            return self._native
+        raise InvalidArgumentError("this needs a Monitor with a store (store=...)")
 
-    def remove(self, session_token: str) -> bool:
-        """Stops watching the session with this token; ``False`` when it was not watched."""
-        return self._native.remove(session_token)
+    def _add(self, session: Union[Session, AsyncSession, StoredSession], key: Optional[str]) -> Any:
+        """``add`` of the native monitor: a bool in memory, a pending call with a store."""
+        native = session._native if isinstance(session, _Session) else _stored(session)
+        if key is None and isinstance(self._native, _native.Monitor):
+            return self._native.add(native)
+        return self._store().add(native, key)
 
-    def close(self) -> None:
-        """Stops the polling. Events already found can still be read; then iteration ends."""
-        self._native.close()
+    def _remove(self, key: str) -> Any:
+        """``remove`` of the native monitor: a bool in memory, a pending call with a store."""
+        return self._native.remove(key)
 
     @property
     def closed(self) -> bool:
@@ -391,13 +443,20 @@ class _Monitor:
 
     @property
     def shard(self) -> Optional[Tuple[int, int]]:
-        """``(index, count)`` of the shard watched, or ``None``."""
-        return self._native.shard
+        """``(index, count)`` of the shard watched, or ``None`` (always with a store)."""
+        return self._native.shard if isinstance(self._native, _native.Monitor) else None
 
     def __len__(self) -> int:
+        """How many sessions are watched (in memory only: ask a store with ``status(key)``)."""
+        if isinstance(self._native, _native.StoreMonitor):
+            raise TypeError("a Monitor with a store has no length: ask status(key)")
         return len(self._native)
 
     def __contains__(self, session_token: object) -> bool:
+        """Whether the session with this token is watched (in memory only: ask a store with
+        ``status(key)``)."""
+        if isinstance(self._native, _native.StoreMonitor):
+            raise TypeError("a Monitor with a store cannot answer `in`: ask status(key)")
         return isinstance(session_token, str) and session_token in self._native
 
     def __repr__(self) -> str:
@@ -415,12 +474,64 @@ class Monitor(_Monitor, Iterator[MonitorEvent]):
     fail for good. ``shard=(index, count)`` watches only the sessions whose token falls in
     that shard (see :func:`shard_of`).
 
+    **With a store** (``store="memory"``, ``"sqlite:///path/to/file"``,
+    ``"postgresql://user:password@host/db"`` or ``"redis://:password@host/0"``; an optional
+    ``?namespace=NAME`` keeps apps apart), the sessions live in the store, sealed with
+    ``seal_key`` (32 bytes, the same in every process of the app; required but for memory;
+    never shown): any process adds them (``add(session, key)``) and reads their last known
+    status (``status(key)``, no call to the service), and every monitor on the store shares
+    the polling by claiming due sessions for ``lease`` seconds (default 60) in batches of
+    ``batch`` (default 100); one that dies loses its claims when the lease ends.
+    ``polling=False`` opens the store without polling (a web worker that only adds and
+    reads). Opening connects to the store (GIL released) and raises :class:`StoreError`
+    (``reason`` ``UNREACHABLE``, ``UNAUTHORIZED``, ...) or, for a malformed URL or key,
+    :class:`InvalidArgumentError`; ``shard`` is refused. The events are then those of every
+    monitor on the store, read from the first read of events on (read ``status(key)`` for
+    what came before), **at least once: drop repeats by** ``MonitorEvent.id``. They come
+    through a channel of ``capacity`` events (default 1000): when the reader falls behind,
+    reading the store pauses until there is room; the store keeps events for a while
+    (memory: the last 10,000; SQLite and Postgres: one hour; Redis: about the last
+    100,000), and a reader that falls further behind gets a :class:`StoreError` with
+    ``reason`` ``LAGGED`` (events were missed: re-read the statuses), then the events still
+    kept. A store failure while reading events raises :class:`StoreError`; iterating again
+    goes on.
+
     ``client`` is a :class:`Client` (or an :class:`AsyncClient`). Blocking reads release the
     GIL and Ctrl-C interrupts them. :meth:`close` (or leaving a ``with`` block) stops the
     polling. A monitor belongs to the process that made it: after ``fork()`` start a new one.
     """
 
     __slots__ = ()
+
+    def add(self, session: Union[Session, AsyncSession, StoredSession], key: Optional[str] = None) -> bool:
+        """Starts watching a session: a :class:`Session`, an :class:`AsyncSession`, the text
+        of ``to_json()`` or the dict it parses to. In memory, ``False`` when it is already
+        watched, already ended, belongs to another shard, or the monitor is closed. With a
+        store it is written under ``key`` (default its token; e.g. your sign-in id), due for
+        a check at once: ``False`` when the key is taken; an ended session is refused.
+        No request is sent to the service."""
+        added = self._add(session, key)
+        return added if isinstance(added, bool) else bool(added.wait())
+
+    def remove(self, key: str) -> bool:
+        """Stops watching the session with this token (with a store: this key; the row is
+        deleted); ``False`` when there was none."""
+        removed = self._remove(key)
+        return removed if isinstance(removed, bool) else bool(removed.wait())
+
+    def status(self, key: str) -> Optional[StoredStatus]:
+        """With a store: the last known status of the session added under ``key`` (one read
+        of the store, no call to the service), or ``None`` when there is none."""
+        return self._store().status(key).wait()
+
+    def close(self) -> None:
+        """Stops the polling. In memory, events already found can still be read; then
+        iteration ends. With a store, iteration ends at once, and this returns once the polls
+        in flight are written back and the claims released (for other monitors to take)."""
+        if isinstance(self._native, _native.StoreMonitor):
+            self._native.close().wait()
+        else:
+            self._native.close()
 
     def __iter__(self) -> Monitor:
         return self
@@ -454,9 +565,54 @@ class Monitor(_Monitor, Iterator[MonitorEvent]):
 class AsyncMonitor(_Monitor, AsyncIterator[MonitorEvent]):
     """The asyncio form of :class:`Monitor`: ``async for event in monitor`` gives the
     events, and ``await monitor.poll(timeout)`` a list of the ready ones. Cancelling the
-    awaiting task leaves the monitor running and loses no event."""
+    awaiting task leaves the monitor running and loses no event.
+
+    With a store (see :class:`Monitor`), ``await AsyncMonitor.open(client, store=...)``
+    opens it without blocking the loop (the constructor blocks while it connects), and
+    :meth:`add`, :meth:`remove` and :meth:`status` return awaitables."""
 
     __slots__ = ()
+
+    @classmethod
+    async def open(
+        cls,
+        client: Union[Client, AsyncClient],
+        interval: Optional[float] = None,
+        max_in_flight: Optional[int] = None,
+        unreachable_after: Optional[float] = None,
+        *,
+        store: str,
+        seal_key: Optional[bytes] = None,
+        lease: Optional[float] = None,
+        batch: Optional[int] = None,
+        polling: bool = True,
+        capacity: Optional[int] = None,
+    ) -> AsyncMonitor:
+        """A monitor with a store, opened without blocking the event loop; the options are
+        :class:`Monitor`'s."""
+        monitor = cls.__new__(cls)
+        monitor._native = await _open_store(
+            client, store, seal_key, interval, max_in_flight, unreachable_after, None, lease, batch, polling, capacity
+        )
+        return monitor
+
+    def add(self, session: Union[Session, AsyncSession, StoredSession], key: Optional[str] = None) -> Any:
+        """See :meth:`Monitor.add`: a bool in memory; with a store, an awaitable of it."""
+        return self._add(session, key)
+
+    def remove(self, key: str) -> Any:
+        """See :meth:`Monitor.remove`: a bool in memory; with a store, an awaitable of it."""
+        return self._remove(key)
+
+    def status(self, key: str) -> Awaitable[Optional[StoredStatus]]:
+        """See :meth:`Monitor.status` (with a store only)."""
+        return self._store().status(key)
+
+    def close(self) -> None:
+        """Stops the polling. In memory, events already found can still be read; then
+        iteration ends. With a store, iteration ends at once, and the polls in flight are
+        written back and the claims released in the background."""
+        self._native.close()
 
     def __aiter__(self) -> AsyncMonitor:
         return self

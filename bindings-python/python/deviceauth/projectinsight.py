@@ -29,7 +29,7 @@ __all__ = [
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
-            "InternalError", "RateLimitedError", "ExpiredError"]  # fmt: skip
+            "InternalError", "RateLimitedError", "ExpiredError", "StoreError"]  # fmt: skip
 
 
 class _Client:

@@ -38,6 +38,27 @@ impl<'py> IntoPyObject<'py> for EventOut {
     }
 }
 
+/// The polling options both native monitors take (each `None` keeps the core's default).
+pub(super) fn poll_options(
+    interval: Option<Float>,
+    max_in_flight: Option<Int>,
+    unreachable_after: Option<Float>,
+) -> PyResult<MonitorOptions> {
+    let mut options = MonitorOptions::default();
+    options.interval = seconds("interval", interval)?.unwrap_or(options.interval);
+    options.unreachable_after = seconds("unreachable_after", unreachable_after)?.unwrap_or(options.unreachable_after);
+    options.max_in_flight = count("max_in_flight", max_in_flight)?.map_or(options.max_in_flight, |n| n as usize);
+    Ok(options)
+}
+
+/// The data of a session to watch: a native `Session`, or its JSON text.
+pub(super) fn session_data(session: &Bound<'_, PyAny>) -> PyResult<SessionData> {
+    match session.cast::<Session>() {
+        Ok(session) => Ok(session.get().inner.data()),
+        Err(_) => SessionData::from_json(&session.extract::<Text>()?).py(),
+    }
+}
+
 /// The native monitor (`Monitor` and `AsyncMonitor` wrap it): `next()` and `poll()` give
 /// pending calls.
 #[pyclass(frozen, module = "deviceauth._native", name = "Monitor")]
@@ -71,11 +92,7 @@ impl Monitor {
         unreachable_after: Option<Float>,
         shard: Option<(Int, Int)>,
     ) -> PyResult<Self> {
-        let mut options = MonitorOptions::default();
-        options.interval = seconds("interval", interval)?.unwrap_or(options.interval);
-        options.unreachable_after =
-            seconds("unreachable_after", unreachable_after)?.unwrap_or(options.unreachable_after);
-        options.max_in_flight = count("max_in_flight", max_in_flight)?.map_or(options.max_in_flight, |n| n as usize);
+        let mut options = poll_options(interval, max_in_flight, unreachable_after)?;
         if let Some((index, shards)) = shard {
             let (index, shards) = (count("shard index", Some(index))?, count("shard count", Some(shards))?);
             options.shard = Some(Shard::new(index.unwrap_or(0), shards.unwrap_or(0)).py()?);
@@ -88,10 +105,7 @@ impl Monitor {
 
     /// `True` when the session (a native `Session` or its JSON text) is newly watched.
     fn add(&self, session: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let data = match session.cast::<Session>() {
-            Ok(session) => session.get().inner.data(),
-            Err(_) => SessionData::from_json(&session.extract::<Text>()?).py()?,
-        };
+        let data = session_data(session)?;
         let monitor = self.alive()?;
         // Status URLs outside the allowed origins are refused, as `Client.resume` does.
         guarded(|| Ok(monitor.add(self.client.try_resume(data)?.data())))
