@@ -30,6 +30,11 @@ export declare const ErrorCode: {
   readonly RateLimited: 'RATE_LIMITED'
   /** A Project Insight token past its expiry, refused before sending. */
   readonly Expired: 'EXPIRED'
+  /**
+   * A monitor store failed; `reason` is its kind: `UNREACHABLE`, `UNAUTHORIZED`,
+   * `SCHEMA_TOO_NEW`, `CORRUPT`, `LAGGED` or `BACKEND`.
+   */
+  readonly Store: 'STORE'
 }
 /** One of the `ErrorCode` values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
@@ -41,8 +46,10 @@ export declare class DeviceAuthError extends Error {
   code: ErrorCode
   /** The HTTP status of the answer behind the error, when there was one. */
   status?: number
-  /** The service's machine-readable reason (`NO_MOBILE_DEVICE`, `WRONG_CODE`, ...). */
+  /** The service's machine-readable reason (`NO_MOBILE_DEVICE`, `WRONG_CODE`, ...), or a store's kind for `STORE`. */
   reason?: string
+  /** For `RATE_LIMITED`: milliseconds until the user's window ends. */
+  retryAfterMs?: number
 }
 
 export declare namespace activeconnect {
@@ -208,8 +215,18 @@ export declare namespace activeconnect {
     signal?: AbortSignal | undefined
   }
 
+  /** Set on the events of a `StoreMonitor`; `undefined` on those of an in-memory `Monitor`. */
+  interface StoredEventFields {
+    /** Stable across deliveries: events come at least once, so drop repeats by `id`. */
+    id?: string | undefined
+    /** The key the session was added under. */
+    key?: string | undefined
+    /** When the monitor saw the change. */
+    at?: Date | undefined
+  }
+
   /** A session's status changed. */
-  interface MonitorChange {
+  interface MonitorChange extends StoredEventFields {
     type: 'changed'
     user: string
     sessionToken: string
@@ -218,18 +235,60 @@ export declare namespace activeconnect {
   }
 
   /** A session could not be polled; it is no longer watched. */
-  interface MonitorUnreachable {
+  interface MonitorUnreachable extends StoredEventFields {
     type: 'unreachable'
     user: string
     sessionToken: string
     error: DeviceAuthError
+    /** From a store: the status before and the last one seen (the same unless polling failed after a change). */
+    previous?: Status | undefined
+    status?: Status | undefined
   }
 
   type MonitorEvent = MonitorChange | MonitorUnreachable
 
+  /** An event of a `StoreMonitor`: `id`, `key` and `at` are always set. */
+  type StoreMonitorEvent = MonitorEvent & { id: string; key: string; at: Date }
+
+  /** Options of `Monitor.open`. */
+  interface StoreMonitorOptions {
+    /** `'memory'`, `'sqlite:///path/to/file'`, `'postgresql://user:password@host/db'` or `'redis://:password@host:port'`; `?namespace=NAME` shares one server between apps. */
+    store: string
+    /** 32 bytes sealing the sessions at rest, the same in every process of the app; required unless the store is `memory`. Never shown. */
+    sealKey?: Uint8Array | undefined
+    /** `false`: this process only adds sessions and reads statuses and events; other processes poll (default `true`). */
+    polling?: boolean | undefined
+    /** How long a claim on sessions lasts, in milliseconds: a monitor that dies holds its sessions this long at most (core default 60000). */
+    leaseMs?: number | undefined
+    /** The most sessions claimed at once (core default 100). */
+    batch?: number | undefined
+    /** Events held for a reader that falls behind, after which the store is not read until there is room (default 1000). */
+    capacity?: number | undefined
+    /** Time between two polls of one session in milliseconds (core default 5000). */
+    intervalMs?: number | undefined
+    /** The most polls in flight at once in this process (core default 100). */
+    maxInFlight?: number | undefined
+    /** A session failing this long (milliseconds, core default 60000) is reported unreachable. */
+    unreachableAfterMs?: number | undefined
+  }
+
+  /** A session's last known status in a store (a read of the store, no call to the service). */
+  interface StoredStatus {
+    status: Status
+    /** Whether monitors still poll it (`false` once ended, unreachable or unreadable). */
+    watched: boolean
+    /** Why it is no longer watched, when that was a failure. */
+    error: string | null
+    /** When a monitor (or `add`) last wrote it. */
+    updatedAt: Date
+  }
+
   /** Watches many signed-in sessions with one polling task. */
   class Monitor {
+    /** An in-memory monitor; with a `store` option it throws `INVALID_ARGUMENT` (use `Monitor.open`). */
     constructor(client: Client, options?: MonitorOptions)
+    /** A monitor on a store, opened (its schema made on first use) asynchronously. */
+    static open(client: Client, options: StoreMonitorOptions): Promise<StoreMonitor>
     /** Watches a session (a `Session`, its JSON text or the parsed object); `false` if not taken. */
     add(session: Session | string | SessionData): boolean
     remove(sessionToken: string): boolean
@@ -247,6 +306,33 @@ export declare namespace activeconnect {
     next(): Promise<IteratorResult<MonitorEvent, undefined>>
     return(): Promise<IteratorResult<MonitorEvent, undefined>>
     [Symbol.asyncIterator](): MonitorEvents
+  }
+
+  /** A monitor on a store (from `Monitor.open`): any process adds, every monitor on the store polls, any process reads. */
+  class StoreMonitor {
+    private constructor()
+    /** Stores a session under `key` (default: its session token); `false` when the key is taken. */
+    add(session: Session | string | SessionData, key?: string): Promise<boolean>
+    /** Deletes the session under `key`; `false` when there was none. */
+    remove(key: string): Promise<boolean>
+    /** The last known status under `key`, or `null`. */
+    status(key: string): Promise<StoredStatus | null>
+    /** `'memory'`, `'sqlite'`, `'postgres'` or `'redis'`. */
+    get store(): string
+    /** Whether this process polls. */
+    get polling(): boolean
+    get closed(): boolean
+    /** Stops this process's polling (hands its claims back at once) and ends `events()` iterations. */
+    close(): Promise<void>
+    /** Every monitor's changes on this store, at least once each (drop repeats by `id`). */
+    events(options?: MonitorEventsOptions): StoreMonitorEvents
+  }
+
+  /** What `storeMonitor.events()` returns. */
+  interface StoreMonitorEvents extends AsyncIterableIterator<StoreMonitorEvent, undefined> {
+    next(): Promise<IteratorResult<StoreMonitorEvent, undefined>>
+    return(): Promise<IteratorResult<StoreMonitorEvent, undefined>>
+    [Symbol.asyncIterator](): StoreMonitorEvents
   }
 
   /** The shard (from 0) of a session token among `count` shards, the same in every language. */

@@ -50,6 +50,7 @@ const ErrorCode = Object.freeze({
   Internal: 'INTERNAL',
   RateLimited: 'RATE_LIMITED',
   Expired: 'EXPIRED',
+  Store: 'STORE',
 });
 
 /** The error of every failure: `code`, plus `status` and `reason` where there is one. */
@@ -451,30 +452,70 @@ class StatusWatch extends Iteration {}
 /** What `monitor.events()` returns: an async iterator of monitor events. */
 class MonitorEvents extends Iteration {}
 
-let takeEvent;
+/**
+ * The next event, from `read(max, token)` (a Promise of a batch, empty once over) through
+ * one queue for every reader of a monitor.
+ */
+function eventQueue(read) {
+  const ready = [];
+  return (token) => {
+    if (ready.length > 0) return Promise.resolve(ready.shift());
+    return read(256, token).then((batch) => {
+      if (batch.length === 0) return null;
+      ready.push(...batch.slice(1));
+      return batch[0];
+    });
+  };
+}
+
+const iterate = (take, eventsOptions) =>
+  sync(() => {
+    const o = options(eventsOptions, 'options', { signal });
+    return new MonitorEvents(INTERNAL, take, () => {}, o.signal);
+  });
+
+const checkClient = (client) => {
+  if (!(client instanceof Client)) throw invalid('client must be an activeconnect.Client');
+};
+const shard = (value, key) => options(value, key, { index: number, count: number });
+const POLL = { intervalMs: number, maxInFlight: number, unreachableAfterMs: number, shard };
+const pollOptions = (o) => ({
+  intervalMs: o.intervalMs,
+  maxInFlight: o.maxInFlight,
+  unreachableAfterMs: o.unreachableAfterMs,
+  shardIndex: o.shard?.index,
+  shardCount: o.shard?.count,
+});
+const STORE = { store: text, sealKey: bytes, leaseMs: number, batch: number, polling: boolean, capacity: number };
 
 /** Watches many signed-in sessions with one polling task. */
 class Monitor {
   #n;
-  /** Events read from the core and not yet handed out: one queue for every reader. */
-  #ready = [];
-
-  static {
-    takeEvent = (monitor, token) => monitor.#take(token);
-  }
+  #take = eventQueue((max, token) => this.#n.events(max, token));
 
   constructor(client, monitorOptions) {
     this.#n = sync(() => {
-      if (!(client instanceof Client)) throw invalid('client must be an activeconnect.Client');
-      const shard = (value, key) => options(value, key, { index: number, count: number });
-      const o = options(monitorOptions, 'options', { intervalMs: number, maxInFlight: number, unreachableAfterMs: number, shard });
-      return new native.AcMonitor(clientNative(client), {
-        intervalMs: o.intervalMs,
-        maxInFlight: o.maxInFlight,
-        unreachableAfterMs: o.unreachableAfterMs,
-        shardIndex: o.shard?.index,
-        shardCount: o.shard?.count,
-      });
+      checkClient(client);
+      const o = options(monitorOptions, 'options', { ...POLL, store: (value) => value });
+      if (o.store !== undefined) {
+        throw invalid('a Monitor on a store is opened with `await activeconnect.Monitor.open(client, { store, sealKey, ... })`');
+      }
+      return new native.AcMonitor(clientNative(client), pollOptions(o));
+    });
+  }
+
+  /**
+   * A monitor on a store (`memory`, `sqlite:///path`, `postgresql://...`, `redis://...`),
+   * opened (and its schema made on first use) asynchronously.
+   */
+  static open(client, storeOptions) {
+    return attempt(() => {
+      checkClient(client);
+      const o = options(storeOptions, 'options', { ...POLL, ...STORE });
+      const store = required(o, 'store');
+      const { sealKey, leaseMs, batch, polling, capacity } = o;
+      const settings = { store, sealKey, leaseMs, batch, polling, capacity, monitor: pollOptions(o) };
+      return native.openStoreMonitor(clientNative(client), settings).then((n) => new StoreMonitor(INTERNAL, n));
     });
   }
 
@@ -506,19 +547,7 @@ class Monitor {
   }
 
   events(eventsOptions) {
-    return sync(() => {
-      const o = options(eventsOptions, 'options', { signal });
-      return new MonitorEvents(INTERNAL, (token) => takeEvent(this, token), () => {}, o.signal);
-    });
-  }
-
-  #take(token) {
-    if (this.#ready.length > 0) return Promise.resolve(this.#ready.shift());
-    return this.#n.events(256, token).then((batch) => {
-      if (batch.length === 0) return null;
-      this.#ready.push(...batch.slice(1));
-      return batch[0];
-    });
+    return iterate(this.#take, eventsOptions);
   }
 
   [inspectSymbol](depth, inspectOptions) {
@@ -526,6 +555,68 @@ class Monitor {
     const shard = shardCount === undefined ? undefined : { index: shardIndex, count: shardCount };
     const view = { size: this.size, closed: this.closed, intervalMs, maxInFlight, unreachableAfterMs, shard };
     return show('Monitor', view, inspectOptions);
+  }
+}
+
+/** A session's last known status as a store holds it (`error` is `null` unless it failed). */
+const storedStatus = (s) => (s == null ? null : { status: s.status, watched: s.watched, error: s.error ?? null, updatedAt: s.updatedAt });
+
+/**
+ * A monitor on a store (from `Monitor.open`): any process adds sessions, every monitor on
+ * the store polls them, any process reads their statuses and events.
+ */
+class StoreMonitor {
+  #n;
+  #take = eventQueue((max, token) => this.#n.events(max, token));
+
+  constructor(key, n) {
+    internalOnly(key, 'StoreMonitor');
+    this.#n = n;
+  }
+
+  /** Stores a session under `key` (default: its session token); `false` when the key is taken. */
+  add(session, key) {
+    const n = this.#n;
+    return attempt(() => {
+      const k = key === undefined || key === null ? undefined : text(key, 'key');
+      return session instanceof Session ? n.add(sessionNative(session), k) : n.addJson(sessionJson(session, 'session'), k);
+    });
+  }
+
+  remove(key) {
+    const n = this.#n;
+    return attempt(() => n.remove(text(key, 'key')));
+  }
+
+  status(key) {
+    const n = this.#n;
+    return attempt(() => n.status(text(key, 'key')).then(storedStatus));
+  }
+
+  /** `'memory'`, `'sqlite'`, `'postgres'` or `'redis'`. */
+  get store() {
+    return this.#n.store;
+  }
+
+  get polling() {
+    return this.#n.polling;
+  }
+
+  get closed() {
+    return this.#n.closed;
+  }
+
+  close() {
+    const n = this.#n;
+    return attempt(() => n.close());
+  }
+
+  events(eventsOptions) {
+    return iterate(this.#take, eventsOptions);
+  }
+
+  [inspectSymbol](depth, inspectOptions) {
+    return show('StoreMonitor', { store: this.store, polling: this.polling, closed: this.closed }, inspectOptions);
   }
 }
 
@@ -537,6 +628,7 @@ const activeconnect = {
   StatusWatch,
   Monitor,
   MonitorEvents,
+  StoreMonitor,
   /** The shard (from 0) of a session token among `count` shards; the same in every language. */
   shardOf: (sessionToken, count) => sync(() => native.shardOf(text(sessionToken, 'sessionToken'), number(count, 'count'))),
   /** `pending` or `identifying`. */

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use deviceauth::activeconnect as core;
 use napi::Env;
 use napi::bindgen_prelude::Uint8Array;
@@ -134,7 +135,7 @@ pub struct AddedUsers {
 
 #[napi]
 pub struct AcClient {
-    inner: core::Client,
+    pub(crate) inner: core::Client,
 }
 
 #[napi]
@@ -252,7 +253,7 @@ impl AcClient {
 
 #[napi]
 pub struct AcSession {
-    inner: core::Session,
+    pub(crate) inner: core::Session,
 }
 
 #[napi]
@@ -364,7 +365,7 @@ impl StatusStream {
     }
 }
 
-/// What the monitor reports, as the face yields it.
+/// What the monitor reports, as the face yields it; `id`, `key` and `at` only from a store.
 #[napi(object, object_from_js = false)]
 pub struct MonitorEvent {
     #[napi(js_name = "type", ts_type = "'changed' | 'unreachable'")]
@@ -374,6 +375,9 @@ pub struct MonitorEvent {
     pub previous: Option<String>,
     pub status: Option<String>,
     pub error: Option<JsError>,
+    pub id: Option<String>,
+    pub key: Option<String>,
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl MonitorEvent {
@@ -383,11 +387,11 @@ impl MonitorEvent {
                 ("changed", user, session_token, Some(previous.as_str().to_owned()), Some(status.as_str().to_owned()), None)
             }
             core::MonitorEvent::Unreachable { user, session_token, error } => {
-                ("unreachable", user, session_token, None, None, Some(JsError(error)))
+                ("unreachable", user, session_token, None, None, Some(JsError::Core(error)))
             }
             _ => return None,
         };
-        Some(MonitorEvent { kind: kind.to_owned(), user, session_token, previous, status, error })
+        Some(MonitorEvent { kind: kind.to_owned(), user, session_token, previous, status, error, id: None, key: None, at: None })
     }
 }
 

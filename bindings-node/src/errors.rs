@@ -31,7 +31,26 @@ pub(crate) fn register(env: &Env, class: Function<'_, Unknown<'_>, Unknown<'_>>)
 /// The JS error of `error` (JavaScript thread). Never fails: without the class it is a
 /// plain `Error` with `code`; if the engine cannot allocate at all, `undefined`.
 pub(crate) fn value(env: sys::napi_env, error: &CoreError) -> sys::napi_value {
-    build(env, error).unwrap_or_else(|_| {
+    let made = make(env, error.code(), &error.to_string(), error.status(), error.reason()).and_then(|made| {
+        if let Some(wait) = error.retry_after() {
+            set_number(env, made, c"retryAfterMs", wait.as_millis() as f64)?;
+        }
+        Ok(made)
+    });
+    or_undefined(env, made)
+}
+
+/// `object[name] = number` (JavaScript thread).
+fn set_number(env: sys::napi_env, object: sys::napi_value, name: &std::ffi::CStr, number: f64) -> napi::Result<()> {
+    let mut value = ptr::null_mut();
+    // SAFETY: JavaScript thread; `object` is a value of this env, `name` a C string.
+    napi::check_status!(unsafe { sys::napi_create_double(env, number, &mut value) })?;
+    napi::check_status!(unsafe { sys::napi_set_named_property(env, object, name.as_ptr(), value) })
+}
+
+/// The made error, or `undefined` when the engine could not allocate it.
+fn or_undefined(env: sys::napi_env, made: napi::Result<sys::napi_value>) -> sys::napi_value {
+    made.unwrap_or_else(|_| {
         let mut undefined = ptr::null_mut();
         // SAFETY: JavaScript thread, live env.
         unsafe { sys::napi_get_undefined(env, &mut undefined) };
@@ -39,10 +58,11 @@ pub(crate) fn value(env: sys::napi_env, error: &CoreError) -> sys::napi_value {
     })
 }
 
-fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<sys::napi_value> {
+/// `new DeviceAuthError(code, message, status, reason)` (JavaScript thread).
+fn make(env: sys::napi_env, code: &str, message: &str, status: Option<u16>, reason: Option<&str>) -> napi::Result<sys::napi_value> {
     let js = Env::from_raw(env);
-    let code = js.create_string(error.code())?.raw();
-    let message = js.create_string(error.to_string())?.raw();
+    let code = js.create_string(code)?.raw();
+    let message = js.create_string(message)?.raw();
     let mut result = ptr::null_mut();
     let class = CLASS.get().map(|reference| {
         let mut class = ptr::null_mut();
@@ -53,11 +73,11 @@ fn build(env: sys::napi_env, error: &CoreError) -> napi::Result<sys::napi_value>
     match class.filter(|class| !class.is_null()) {
         Some(class) => {
             // SAFETY: JavaScript thread; plain values of this env.
-            let status = match error.status() {
+            let status = match status {
                 Some(status) => unsafe { u32::to_napi_value(env, u32::from(status))? },
                 None => unsafe { <()>::to_napi_value(env, ())? },
             };
-            let reason = match error.reason() {
+            let reason = match reason {
                 Some(reason) => unsafe { <&str>::to_napi_value(env, reason)? },
                 None => unsafe { <()>::to_napi_value(env, ())? },
             };
@@ -84,7 +104,12 @@ pub(crate) fn sync<T>(env: &Env, f: impl FnOnce() -> Result<T, CoreError>) -> na
 }
 
 /// A core error that becomes its JS error where it is a value (a monitor event's `error`).
-pub struct JsError(pub(crate) CoreError);
+pub enum JsError {
+    /// An error of this process.
+    Core(CoreError),
+    /// An error another process recorded in a store as `"CODE: message"`.
+    Text(String),
+}
 
 impl TypeName for JsError {
     fn type_name() -> &'static str {
@@ -98,6 +123,16 @@ impl TypeName for JsError {
 
 impl ToNapiValue for JsError {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        Ok(value(env, &val.0))
+        match val {
+            JsError::Core(error) => Ok(value(env, &error)),
+            JsError::Text(text) => {
+                // The core writes `"CODE: message"`; anything else is kept whole as an INTERNAL error.
+                let (code, message) = text
+                    .split_once(": ")
+                    .filter(|(code, _)| !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                    .unwrap_or(("INTERNAL", &text));
+                Ok(or_undefined(env, make(env, code, message, None, None)))
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! | core | here |
 //! |---|---|
 //! | `activeconnect::{Client, Session, StatusStream, Monitor, Shard}` | [`activeconnect`] |
+//! | `activeconnect::store::{SessionStore, StoreMonitor, StoreEvents}` | [`store`] |
 //! | `projectinsight::{Client, ApiClient}` | [`projectinsight`] |
 //! | `Error` | [`errors`] (as the face's `DeviceAuthError`) |
 //! | `log` records | [`logging`] |
@@ -21,6 +22,7 @@ mod errors;
 mod logging;
 mod projectinsight;
 mod settle;
+mod store;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,10 +7,20 @@
 // random key per start when unset, which signs everyone out at restart) are read too.
 // Stateless: the sign-in session travels in the browser's cookie, sealed (encrypted and
 // authenticated) with SEAL_KEY, so any number of processes can serve the same users.
+//
+// Signed-in sessions are watched through a monitor store: REDIS_URL (redis://...) when
+// set (processes on many machines), else a SQLite file in DATA_DIR (default ./.data;
+// processes on this machine). After sign-in the session is added to the store; every
+// process polls its share of the sessions each STATUS_CHECK_SECONDS, and a request only
+// reads the session's last status from the store (no call to the service). The rows are
+// sealed with STORE_SEAL_KEY (64 hex digits, the same for every process of the app), else
+// with a key made once in DATA_DIR/store-seal.key (mode 0600).
 const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
 const express = require('express');
 const { activeconnect, qr } = require('deviceauth');
-const store = require('./store');
+const users = require('./store');
 const views = require('./views');
 
 const ENDED = {
@@ -25,11 +35,15 @@ const SIGNED_OUT = {
 };
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 5000, sealKey }) {
+/**
+ * The app and its monitor on `storeUrl` (sessions sealed with `storeSealKey`); close the
+ * monitor at shutdown to hand its sessions to the other processes at once.
+ */
+async function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 5000, sealKey, storeUrl, storeSealKey }) {
   const client = new activeconnect.Client({ applicationId, applicationSecret, baseUrl });
   const key = sealKey || crypto.randomBytes(32);
-  // When each session was last checked, per process: losing it only means checking again.
-  const checkedAt = new Map();
+  const monitor = await activeconnect.Monitor.open(client, { store: storeUrl, sealKey: storeSealKey, intervalMs: statusCheckMs });
+  logChanges(monitor);
   const app = express();
   app.disable('x-powered-by');
   app.use(express.urlencoded({ extended: false }));
@@ -59,30 +73,32 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
   };
   const wrap = (handler) => (req, res, next) => Promise.resolve(handler(req, res, next)).catch(next);
 
-  // Who is signed in; the session is checked at most every statusCheckMs, and anything
-  // but `active` signs the user out (remote logout, walkaway, expiry).
+  // Who is signed in: the session's last status as the monitors wrote it in the store (a
+  // read of the store, no call to the service). Anything but `active` signs the user out
+  // (remote logout, walkaway, expiry), and so does a session the monitors gave up on.
   app.use(wrap(async (req, res, next) => {
     req.flash = takeFlash(req, res);
     req.session = sessionOf(req, res);
     const session = req.session;
     if (!session || session.status !== 'active') return next();
-    const token = session.toJSON().session_token;
-    if (Date.now() - (checkedAt.get(token) || 0) >= statusCheckMs) {
-      let status = 'active';
-      try {
-        status = await session.refresh();
-      } catch (error) {
-        console.warn(`session check failed (${error.code}); keeping the user signed in`);
-      }
-      checkedAt.set(token, Date.now());
-      if (status !== 'active') {
-        checkedAt.delete(token);
-        if (status === 'walkaway') await session.logout().catch(() => false);
-        setSession(res, null);
-        return flashAndRedirect(res, `You were signed out: ${SIGNED_OUT[status] || 'your session ended'}.`, '/');
-      }
+    const token = session.sessionToken;
+    let stored;
+    try {
+      stored = await monitor.status(token);
+      // Not in the store (it was emptied, or the sign-in predates it): watch it from now on.
+      if (stored === null) await monitor.add(session);
+    } catch (error) {
+      console.warn(`session check failed (${error.code} ${error.reason || ''}); keeping the user signed in`);
     }
-    req.user = store.userByToken(session.user);
+    const status = stored ? stored.status : 'active';
+    if (status !== 'active' || (stored && !stored.watched)) {
+      if (status === 'walkaway') await session.logout().catch(() => false);
+      await monitor.remove(token).catch(() => false);
+      setSession(res, null);
+      const why = SIGNED_OUT[status] || (status === 'active' ? 'your session could not be checked' : 'your session ended');
+      return flashAndRedirect(res, `You were signed out: ${why}.`, '/');
+    }
+    req.user = users.userByToken(session.user);
     next();
   }));
 
@@ -92,14 +108,14 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
   app.post('/signup', wrap(async (req, res) => {
     const name = String(req.body.username || '').trim();
     if (!NAME.test(name)) return res.status(400).send(views.signup({ ...req, flash: 'A user name has 1 to 64 letters, digits, dots, dashes or underscores.' }, name));
-    if (store.hasUser(name)) return res.status(409).send(views.signup({ ...req, flash: `The name ${name} is taken.` }, name));
-    const user = store.addUser(name);
+    if (users.hasUser(name)) return res.status(409).send(views.signup({ ...req, flash: `The name ${name} is taken.` }, name));
+    const user = users.addUser(name);
     await client.addUsers([user.token]);
     res.redirect(303, `/register/${encodeURIComponent(name)}`);
   }));
 
   app.get('/register/:name', wrap(async (req, res) => {
-    const user = store.user(req.params.name);
+    const user = users.user(req.params.name);
     if (!user) return res.status(404).send(views.welcome({ ...req, flash: 'No such user.' }));
     const link = await client.deviceRegistrationLink(user.token, { displayName: `${user.name} @ express` });
     const registered = await client.hasRegisteredMobileDevice(user.token);
@@ -109,7 +125,7 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
   app.get('/signin', (req, res) => (req.user ? res.redirect('/') : res.send(views.signin(req))));
   app.post('/signin', wrap(async (req, res) => {
     const name = String(req.body.username || '').trim();
-    const user = store.user(name);
+    const user = users.user(name);
     if (!user) return res.status(404).send(views.signin({ ...req, flash: `There is no account named ${name}. Sign up first.` }, name));
     let session;
     try {
@@ -127,7 +143,7 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
     const session = req.session;
     if (!session) return res.redirect('/signin');
     if (session.status === 'active') return res.redirect('/');
-    res.send(views.waiting(req, store.userByToken(session.user), session.status));
+    res.send(views.waiting(req, users.userByToken(session.user), session.status));
   });
 
   // Polled by the waiting page: one status check of the pending sign-in.
@@ -141,7 +157,9 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
       return res.status(503).json({ state: 'waiting', status: session.status, problem: error.code });
     }
     if (status === 'active') {
-      checkedAt.set(session.toJSON().session_token, Date.now());
+      // From now on the monitors watch it; requests read its status from the store (and
+      // add it there themselves if this fails).
+      await monitor.add(session).catch((error) => console.warn(`store add failed (${error.code} ${error.reason || ''})`));
       setSession(res, session);
       return res.json({ state: 'signed-in', status, redirect: '/' });
     }
@@ -159,6 +177,7 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
 
   app.post('/signout', wrap(async (req, res) => {
     if (req.session) {
+      await monitor.remove(req.session.sessionToken).catch((error) => console.warn(`store remove failed (${error.code})`));
       await req.session.logout().catch((error) => console.warn(`logout failed (${error.code})`));
     }
     setSession(res, null);
@@ -169,19 +188,74 @@ function createApp({ applicationId, applicationSecret, baseUrl, statusCheckMs = 
     console.error(`request failed: ${error.code || error.name}`);
     res.status(502).send(views.welcome({ ...req, flash: `Something went wrong (${error.code || 'ERROR'}).` }));
   });
-  return app;
+  return { app, monitor };
+}
+
+/** Logs the status changes every monitor on the store publishes (no token, no secret). */
+async function logChanges(monitor) {
+  try {
+    for await (const event of monitor.events()) {
+      const name = users.userByToken(event.user)?.name || 'a user of another process';
+      if (event.type === 'changed') console.log(`store event ${event.id}: ${name}: ${event.previous} -> ${event.status}`);
+      else console.log(`store event ${event.id}: ${name}: no longer checked (${event.error.code})`);
+    }
+  } catch (error) {
+    console.warn(`store events stopped (${error.code} ${error.reason || ''}); statuses are still read from the store`);
+  }
+}
+
+/**
+ * The store's seal key: STORE_SEAL_KEY (64 hex digits), else `store-seal.key` in `dataDir`,
+ * made once with mode 0600 (processes on this machine share it; elsewhere set STORE_SEAL_KEY).
+ */
+function storeSealKey(dataDir) {
+  if (process.env.STORE_SEAL_KEY) return Buffer.from(process.env.STORE_SEAL_KEY, 'hex');
+  const file = path.join(dataDir, 'store-seal.key');
+  if (!fs.existsSync(file)) {
+    // Written aside, then linked into place: a process starting at the same time either
+    // wins or reads the winner's whole key.
+    const draft = `${file}.${process.pid}`;
+    fs.writeFileSync(draft, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    try {
+      fs.linkSync(draft, file);
+      console.log(`made the store seal key ${file} (mode 0600); other machines on the same store need it as STORE_SEAL_KEY`);
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    } finally {
+      fs.unlinkSync(draft);
+    }
+  }
+  return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex');
 }
 
 module.exports = { createApp };
 
 if (require.main === module) {
   const port = Number(process.env.PORT || 3000);
-  const app = createApp({
+  const dataDir = process.env.DATA_DIR || path.join(__dirname, '.data');
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Redis for many machines; else SQLite, a file that the processes of this machine share.
+  const storeUrl = process.env.REDIS_URL || `sqlite://${path.resolve(dataDir, 'sessions.db')}`;
+  createApp({
     applicationId: process.env.DEVICEAUTH_APP_ID,
     applicationSecret: process.env.DEVICEAUTH_APP_SECRET,
     baseUrl: process.env.ACTIVE_CONNECT_SERVER,
     statusCheckMs: Number(process.env.STATUS_CHECK_SECONDS || 5) * 1000,
     sealKey: process.env.SEAL_KEY ? Buffer.from(process.env.SEAL_KEY, 'hex') : undefined,
+    storeUrl,
+    storeSealKey: storeSealKey(dataDir),
+  }).then(({ app, monitor }) => {
+    const server = app.listen(port, '127.0.0.1', () =>
+      console.log(`express example listening on http://127.0.0.1:${port} (sessions watched in a ${monitor.store} store)`));
+    // Hand this process's sessions to the other monitors at once instead of after the lease.
+    const stop = () => {
+      server.close();
+      monitor.close().finally(() => process.exit(0));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  }, (error) => {
+    console.error(`could not start: ${error.code} ${error.reason || ''}: ${error.message}`);
+    process.exit(1);
   });
-  app.listen(port, '127.0.0.1', () => console.log(`express example listening on http://127.0.0.1:${port}`));
 }

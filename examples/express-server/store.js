@@ -1,7 +1,7 @@
 'use strict';
 // In-memory user table: each user with the random token registered with Activeconnect.
 // A real deployment keeps it in its database. Sign-in sessions are not stored here: they
-// travel sealed in the browser's cookie (see server.js).
+// travel sealed in the browser's cookie, and the monitor store watches them (see server.js).
 const crypto = require('node:crypto');
 
 const users = new Map(); // name -> { name, token }

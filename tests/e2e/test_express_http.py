@@ -1,17 +1,82 @@
 """The Express example over HTTP, as a browser without JavaScript would use it; the phone
-is played through the emulator's phone page forms."""
+is played through the emulator's phone page forms. Twice: on its default SQLite store and
+on Redis (REDIS_URL, from DEVICEAUTH_TEST_REDIS_URL; `source tests/store/servers.sh`),
+each time with two server processes sharing the store and the cookie key."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
 import re
 import secrets
+import stat
+import subprocess
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
+from typing import Iterator
 
-from conftest import Emulator
+import pytest
+
+from conftest import APP_SECRET, REPO, Emulator, app_env, free_port, wait_until_up
+
+REDIS_URL = os.environ.get("DEVICEAUTH_TEST_REDIS_URL")
+STORES_REQUIRED = os.environ.get("DEVICEAUTH_TEST_STORES_REQUIRED") == "1"
+
+
+@dataclass
+class Express:
+    """Two processes of the Express example on one store."""
+
+    urls: list[str]
+    store: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def express(request: pytest.FixtureRequest, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Express]:
+    data = tmp_path_factory.mktemp(f"express-{request.param}")
+    secrets_shown = [APP_SECRET]
+    extra = {"DATA_DIR": str(data), "SEAL_KEY": secrets.token_hex(32)}
+    secrets_shown.append(extra["SEAL_KEY"])
+    if request.param == "redis":
+        if not REDIS_URL:
+            if STORES_REQUIRED:
+                pytest.fail("DEVICEAUTH_TEST_STORES_REQUIRED=1 but DEVICEAUTH_TEST_REDIS_URL is not set")
+            pytest.skip("DEVICEAUTH_TEST_REDIS_URL is not set (source tests/store/servers.sh)")
+        extra["REDIS_URL"] = f"{REDIS_URL}?namespace=e2e_{secrets.token_hex(4)}"
+        extra["STORE_SEAL_KEY"] = secrets.token_hex(32)
+        secrets_shown += [urllib.parse.urlsplit(REDIS_URL).password or "", extra["STORE_SEAL_KEY"]]
+    procs, urls = [], []
+    try:
+        for _ in range(2):
+            port = free_port()
+            proc = subprocess.Popen(
+                ["node", "server.js"],
+                cwd=REPO / "examples" / "express-server",
+                env=app_env(emulator, PORT=str(port), **extra),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            procs.append(proc)
+            urls.append(f"http://127.0.0.1:{port}")
+            wait_until_up(urls[-1] + "/", proc)
+        if request.param == "sqlite":
+            key = data / "store-seal.key"
+            assert stat.S_IMODE(key.stat().st_mode) == 0o600, "the store seal key file is private"
+            secrets_shown.append(key.read_text().strip())
+        yield Express(urls, request.param)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            output, _ = proc.communicate(timeout=20)
+            assert proc.returncode == 0, f"the server did not stop cleanly: {output}"
+            for secret in filter(None, secrets_shown):
+                assert secret not in output, "a secret reached the server log"
+            assert f"sessions watched in a {request.param} store" in output
 
 
 class Browser:
@@ -58,8 +123,32 @@ def wait_for(browser: Browser, state: str) -> dict:
     raise AssertionError(f"sign-in never reached {state}")
 
 
-def test_express_sign_up_sign_in_walk_away_and_sign_out(express_app: str, emulator: Emulator):
-    computer, phone = Browser(express_app), Browser(emulator.url)
+def wait_for_page(browser: Browser, path: str, text: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        _, page = browser.get(path)
+        if text in page:
+            return page
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never showed {text!r}")
+
+
+def signed_in(express: Express, emulator: Emulator, prefix: str) -> tuple[Browser, str, str]:
+    """A new user signed in on the first process: (browser, name, session token)."""
+    computer, phone = Browser(express.urls[0]), Browser(emulator.url)
+    name = f"{prefix}{secrets.token_hex(3)}"
+    _, page = computer.post("/signup", username=name)
+    link = re.search(r'data-testid="registration-link">([^<]+)<', page).group(1)
+    phone.post(link + "/register")
+    computer.post("/signin", username=name)
+    phone_action(phone, link, "approve")
+    wait_for(computer, "signed-in")
+    token = [s for s in emulator.sessions() if s["status"] == "active"][-1]["session_token"]
+    return computer, name, token
+
+
+def test_express_sign_up_sign_in_walk_away_and_sign_out(express: Express, emulator: Emulator):
+    computer, phone = Browser(express.urls[0]), Browser(emulator.url)
     name = f"erin{secrets.token_hex(3)}"
     status, page = computer.post("/signup", username=name)
     assert status == 200 and "<svg" in page, status
@@ -82,10 +171,10 @@ def test_express_sign_up_sign_in_walk_away_and_sign_out(express_app: str, emulat
     _, page = computer.get("/")
     assert f"Hi, {name}!" in page
 
+    # A monitor (of either process) notices it within about one interval plus one claim.
     phone_action(phone, link, "walkaway")
-    time.sleep(1.2)
-    _, page = computer.get("/")
-    assert "no longer near this computer" in page and 'data-testid="nav-sign-in"' in page
+    page = wait_for_page(computer, "/", "no longer near this computer")
+    assert 'data-testid="nav-sign-in"' in page
 
     computer.post("/signin", username=name)
     phone_action(phone, link, "approve")
@@ -95,8 +184,8 @@ def test_express_sign_up_sign_in_walk_away_and_sign_out(express_app: str, emulat
     assert not any(s["status"] in ("active", "walkaway") for s in emulator.sessions())
 
 
-def test_express_denied_sign_in_is_explained(express_app: str, emulator: Emulator):
-    computer, phone = Browser(express_app), Browser(emulator.url)
+def test_express_denied_sign_in_is_explained(express: Express, emulator: Emulator):
+    computer, phone = Browser(express.urls[0]), Browser(emulator.url)
     name = f"fred{secrets.token_hex(3)}"
     _, page = computer.post("/signup", username=name)
     link = re.search(r'data-testid="registration-link">([^<]+)<', page).group(1)
@@ -106,3 +195,23 @@ def test_express_denied_sign_in_is_explained(express_app: str, emulator: Emulato
     answer = wait_for(computer, "ended")
     _, page = computer.get(answer["redirect"])
     assert "refused on your phone" in page
+
+
+def test_express_remote_logout_is_noticed_through_the_store(express: Express, emulator: Emulator):
+    computer, name, token = signed_in(express, emulator, "gail")
+    status_path = f"/authentication/session_status/{token}"
+    polls = lambda: len(emulator.control("GET", f"/_emulator/requests?path={urllib.parse.quote(status_path)}"))  # noqa: E731
+    before = polls()
+    for _ in range(10):
+        _, page = computer.get("/")
+        assert f"Hi, {name}!" in page
+    assert polls() - before <= 4, "page loads read the store; only the monitors poll the service"
+
+    emulator.control("POST", f"/_emulator/sessions/{token}/remote-logout")
+    # The second process never saw this sign-in: it learns of the logout from the store.
+    other = Browser(express.urls[1])
+    other.opener = computer.opener
+    page = wait_for_page(other, "/", "your session was ended (remote logout or expiry)")
+    assert 'data-testid="nav-sign-in"' in page
+    _, page = computer.get("/")
+    assert f"Hi, {name}!" not in page

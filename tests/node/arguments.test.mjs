@@ -106,7 +106,7 @@ describe('arguments', () => {
   it('ErrorCode lists every code', () => {
     assert.deepEqual(Object.values(ErrorCode).sort(), [
       'ABORTED', 'EXPIRED', 'HTTP', 'INTERNAL', 'INVALID_ARGUMENT', 'NOT_FOUND', 'NOT_STARTED', 'PROTOCOL', 'RATE_LIMITED', 'REFUSED',
-      'TIMEOUT', 'TRANSPORT', 'UNAUTHORIZED',
+      'STORE', 'TIMEOUT', 'TRANSPORT', 'UNAUTHORIZED',
     ]);
   });
 

@@ -101,6 +101,55 @@ export async function monitorMany(client: activeconnect.Client, stored: string[]
   console.log(added, removed, watched, size, isClosed, next);
 }
 
+export async function monitorOnAStore(client: activeconnect.Client, session: activeconnect.Session, sealKey: Uint8Array): Promise<void> {
+  const options: activeconnect.StoreMonitorOptions = {
+    store: 'redis://:password@127.0.0.1:6379/0?namespace=shop',
+    sealKey,
+    polling: false,
+    leaseMs: 60_000,
+    batch: 100,
+    capacity: 1000,
+    intervalMs: 5_000,
+    maxInFlight: 100,
+    unreachableAfterMs: 60_000,
+  };
+  const monitor: activeconnect.StoreMonitor = await activeconnect.Monitor.open(client, options);
+  const memory = await activeconnect.Monitor.open(client, { store: 'memory' });
+  const added: boolean = (await monitor.add(session, 'signin-1')) || (await monitor.add(session.toJSON())) || (await memory.add('{}'));
+  const stored: activeconnect.StoredStatus | null = await monitor.status('signin-1');
+  if (stored !== null) {
+    const status: activeconnect.Status = stored.status;
+    const watched: boolean = stored.watched;
+    const error: string | null = stored.error;
+    const updatedAt: Date = stored.updatedAt;
+    console.log(status, watched, error, updatedAt.toISOString());
+  }
+  const removed: boolean = await monitor.remove('signin-1');
+  const kind: string = monitor.store;
+  const polling: boolean = monitor.polling;
+  const seen = new Set<string>();
+  const events: activeconnect.StoreMonitorEvents = monitor.events({ signal: AbortSignal.timeout(60_000) });
+  for await (const event of events) {
+    const e: activeconnect.StoreMonitorEvent = event;
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    const key: string = e.key;
+    const at: Date = e.at;
+    if (e.type === 'changed') console.log(key, at, e.previous, e.status);
+    else if (e.error.code === ErrorCode.Store) console.log(key, e.error.reason);
+  }
+  for await (const event of new activeconnect.Monitor(client).events()) {
+    const id: string | undefined = event.id;
+    const key: string | undefined = event.key;
+    const at: Date | undefined = event.at;
+    console.log(id, key, at);
+  }
+  await monitor.close();
+  await memory.close();
+  const closed: boolean = monitor.closed;
+  console.log(added, removed, kind, polling, closed);
+}
+
 export async function activate(): Promise<unknown> {
   const options: projectinsight.ClientOptions = { baseUrl: 'http://127.0.0.1:8790/api', timeoutMs: 10_000 };
   const pi: projectinsight.Client = new projectinsight.Client(options);
