@@ -9,6 +9,8 @@ pub enum Failure {
     Service(Error),
     /// A local problem (token file, terminal).
     Local(String),
+    /// A missing or malformed setting: exit code 2, as for a bad argument.
+    Usage(String),
 }
 
 impl From<Error> for Failure {
@@ -26,7 +28,7 @@ impl From<std::io::Error> for Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Local(message) => f.write_str(message),
+            Failure::Local(message) | Failure::Usage(message) => f.write_str(message),
             Failure::Service(error) => {
                 write!(f, "{error}")?;
                 match advice(error) {
@@ -51,6 +53,9 @@ fn advice(error: &Error) -> Option<&'static str> {
         ("NOT_FOUND", None) => "check the application id, the user id and the base URL",
         ("TRANSPORT", _) => "check the base URL and your network connection",
         ("TIMEOUT", _) => "the service did not answer in time; try again",
+        ("STORE", Some("UNREACHABLE")) => "check the store URL and that the store is running",
+        ("STORE", Some("UNAUTHORIZED")) => "check the user and password in the store URL",
+        ("STORE", Some("SCHEMA_TOO_NEW")) => "a newer deviceauth wrote this store: upgrade deviceauth-cli",
         _ => return None,
     })
 }

@@ -5,12 +5,15 @@
 //! - `projects`: lists active projects with the stored token.
 //! - `register USER`: prints an Activeconnect device-registration link as a QR code.
 //! - `login USER`: an Activeconnect push sign-in with a live status line.
+//! - `watch --store URL --webhook URL`: the logout bridge; polls the sessions in a
+//!   monitor store and POSTs each status change to the app as signed JSON.
 
 mod activate;
 mod failure;
 mod login;
 mod register;
 mod token_store;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,7 +68,36 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
+    /// Watch the sessions in a monitor store and POST each status change to a webhook.
+    #[command(long_about = WATCH_ABOUT)]
+    Watch(Box<watch::WatchArgs>),
 }
+
+/// The long help of `watch`.
+const WATCH_ABOUT: &str = "\
+Watch the sessions in a monitor store and POST each status change to a webhook.
+
+The logout bridge: the app adds each signed-in session to the store (the Monitor's `store`
+option); `watch` polls them (with any number of other monitors on the same store) and POSTs
+every change (remote logout, walkaway, ...) to the webhook as JSON:
+
+  {\"id\", \"kind\", \"key\", \"user\", \"session_hash\", \"previous\", \"status\", \"error\", \"at\"}
+
+`session_hash` is the first 16 hex digits of SHA-256(session token); the token itself is
+never sent. Each POST carries `DeviceAuth-Event-Id: <id>` and
+`DeviceAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>`.
+The receiver recomputes the HMAC over the raw body, compares in constant time, refuses a t
+more than 5 minutes from its clock, and drops repeats by the event id (delivery is at least
+once).
+
+2xx is delivered; 5xx, 429 and network errors are retried with backoff (Retry-After is
+honoured); other answers are not retried. Events that could not be delivered are appended
+to --failed-log and watch goes on. SIGINT/SIGTERM: stop claiming, release the claims,
+finish the deliveries under way (--shutdown-grace), exit 0.
+
+Give secrets through the environment or files, not arguments (other users can see those):
+DEVICEAUTH_WEBHOOK_SECRET (or --webhook-secret-file), DEVICEAUTH_SEAL_KEY (or
+--seal-key-file), DEVICEAUTH_APP_SECRET; DEVICEAUTH_STORE for a store URL with a password.";
 
 /// The Activeconnect application to act for.
 #[derive(Args)]
@@ -101,9 +133,14 @@ async fn main() -> ExitCode {
         Command::Projects { token_file } => activate::projects(token_store::path_or_default(token_file)).await,
         Command::Register { user, app, wait } => register::run(&app, &user, wait).await,
         Command::Login { user, app, timeout } => login::run(&app, &user, timeout).await,
+        Command::Watch(args) => watch::run(*args).await,
     };
     match outcome {
         Ok(code) => code,
+        Err(failure @ failure::Failure::Usage(_)) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(2)
+        }
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::FAILURE
