@@ -3,6 +3,7 @@ the Express server, and headless Chromium (Debian's, driven by Playwright)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -85,11 +86,11 @@ def app_env(emulator: Emulator, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def flask_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def flask_server(env: Dict[str, str]) -> Iterator[Tuple[str, List[str]]]:
+    """The Flask example under gunicorn (3 workers) with `env`: its URL, and a list that
+    holds its stderr once the block is left."""
     port = free_port()
-    db = tmp_path_factory.mktemp("flask") / "microblog.db"
-    env = app_env(emulator, DATABASE_URL=f"sqlite:///{db}", SECRET_KEY="e2e-cookie-key")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "3", "-b", f"127.0.0.1:{port}", "app:create_app()"],
         cwd=REPO / "examples" / "flask-app",
@@ -98,30 +99,21 @@ def flask_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> I
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    log: List[str] = []
     wait_until_up(url + "/", proc)
-    yield url
-    proc.terminate()
-    _, errors = proc.communicate(timeout=20)
-    assert APP_SECRET not in errors, "the application secret reached the server log"
+    try:
+        yield url, log
+    finally:
+        proc.terminate()
+        log.append(proc.communicate(timeout=20)[1])
 
 
 @pytest.fixture(scope="session")
-def express_app(emulator: Emulator) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        ["node", "server.js"],
-        cwd=REPO / "examples" / "express-server",
-        env=app_env(emulator, PORT=str(port)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/", proc)
-    yield url
-    proc.terminate()
-    output, _ = proc.communicate(timeout=10)
-    assert APP_SECRET not in output
+def flask_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("flask") / "microblog.db"
+    with flask_server(app_env(emulator, DATABASE_URL=f"sqlite:///{db}", SECRET_KEY="e2e-cookie-key")) as (url, log):
+        yield url
+    assert APP_SECRET not in log[0], "the application secret reached the server log"
 
 
 @pytest.fixture(scope="session")
