@@ -8,26 +8,32 @@
 //! and checks that every change is seen exactly once. Exits 1 on lost or duplicated
 //! changes.
 
+#![recursion_limit = "256"]
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use deviceauth::activeconnect::{
-    AuthenticateOptions, Client, Monitor, MonitorEvent, MonitorOptions, SessionData, Shard, Status, WaitOptions,
+    AuthenticateOptions, Monitor, MonitorEvent, MonitorOptions, SessionData, Shard, Status, WaitOptions,
 };
-use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use serde_json::json;
+use tokio::sync::mpsc;
 
-const APP_ID: &str = "load-app";
-const APP_SECRET: &str = "load-secret-0123456789abcdef";
-const ENV_APP_ID: &str = "DEVICEAUTH_LOAD_APP_ID";
-const ENV_APP_SECRET: &str = "DEVICEAUTH_LOAD_APP_SECRET";
+use crate::child::{JsonChild, emit, env_client, stdin_lines};
+use crate::proc_stats::{proc_status_mb, self_cpu_seconds, unix_ms};
+use crate::report::{latency_json, latency_text};
+use crate::setup::Emulator;
+use crate::window::{Flips, WindowMeter, expected_status, recv_until, watch_in_process};
+
+mod child;
+mod proc_stats;
+mod report;
+mod setup;
+mod store;
+mod window;
 
 #[derive(Parser)]
 #[command(name = "deviceauth-load", about = "Load test of the deviceauth session monitor against the emulator binary")]
@@ -43,6 +49,8 @@ struct Cli {
 enum Sub {
     /// Internal: watch one shard of the sessions in FILE; JSON lines on stdout.
     MonitorShard(ShardArgs),
+    /// Internal: one StoreMonitor on the store in $DEVICEAUTH_LOAD_STORE_URL (store mode).
+    StoreMonitor(store::StoreMonitorArgs),
 }
 
 #[derive(Args, Clone)]
@@ -77,6 +85,28 @@ struct RunArgs {
     /// The emulator binary (default: next to this binary, else target/release).
     #[arg(long)]
     emulator: Option<PathBuf>,
+    /// Store mode (issue 13): `none` (today's Monitor), `memory`, `sqlite:///path`,
+    /// `postgresql://...` or `redis://...`; see store.rs. Sign-ins take the fast path.
+    #[arg(long)]
+    store: Option<String>,
+    /// Store mode: monitor processes on a shared store.
+    #[arg(long, default_value_t = 4)]
+    monitors: usize,
+    /// Store mode: do not SIGKILL monitor 0 half-way.
+    #[arg(long)]
+    no_kill: bool,
+    /// Store mode: StoreMonitorOptions.lease, ms.
+    #[arg(long, default_value_t = 60_000)]
+    lease_ms: u64,
+    /// Store mode: StoreMonitorOptions.batch.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Store mode: SessionStore::add calls in flight while loading the store.
+    #[arg(long, default_value_t = 64)]
+    add_in_flight: usize,
+    /// Store mode: capacity of the parent's event subscription.
+    #[arg(long, default_value_t = 10_000)]
+    capacity: usize,
 }
 
 #[derive(Args)]
@@ -102,64 +132,11 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = match cli.command {
         Some(Sub::MonitorShard(args)) => runtime.block_on(monitor_shard(args)),
+        Some(Sub::StoreMonitor(args)) => runtime.block_on(store::store_monitor(args)),
+        None if cli.run.store.is_some() => runtime.block_on(store::run_store(cli.run)),
         None => runtime.block_on(run(cli.run)),
     };
     std::process::exit(code);
-}
-
-// ---------------------------------------------------------------- process measurements
-
-fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-/// CPU seconds (user + system) of this process.
-fn self_cpu_seconds() -> f64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return 0.0;
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-/// A `kB` field of /proc/PID/status in MB (`VmHWM` peak, `VmRSS` now).
-fn proc_status_mb(pid: &str, field: &str) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// CPU seconds (utime + stime) of a process from /proc/PID/stat.
-fn proc_cpu_seconds(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let Some(after) = text.rfind(')').map(|i| &text[i + 2..]) else { return 0.0 };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // after the command: state is field 3, so utime (14) and stime (15) are at 11 and 12
-    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks / hz
-}
-
-/// `GET /_emulator/stats`: (requests_total, uptime_seconds).
-async fn stats(http: &reqwest::Client, base: &str) -> (u64, f64) {
-    let value = control(http, reqwest::Method::GET, &format!("{base}/_emulator/stats")).await.1;
-    (value["requests_total"].as_u64().unwrap_or(0), value["uptime_seconds"].as_f64().unwrap_or(0.0))
-}
-
-async fn control(http: &reqwest::Client, method: reqwest::Method, url: &str) -> (u16, Value) {
-    match http.request(method, url).send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let body = response.bytes().await.unwrap_or_default();
-            (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-        }
-        Err(error) => (0, json!({ "error": error.to_string() })),
-    }
 }
 
 // ---------------------------------------------------------------- seen changes
@@ -183,106 +160,36 @@ struct ShardSummary {
 // ---------------------------------------------------------------- the run
 
 async fn run(args: RunArgs) -> i32 {
-    let binary = deviceauth_emulator::EmulatorProcess::locate(args.emulator.clone());
-    let emulator = deviceauth_emulator::EmulatorProcess::spawn(
-        &binary,
-        &["--approve-after", "1000", "--app", &format!("{APP_ID}:{APP_SECRET}")],
-    )
-    .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let base = emulator.url().to_owned();
-    eprintln!("emulator {} at {base} (pid {})", binary.display(), emulator.pid());
-    let http = reqwest::Client::builder().pool_max_idle_per_host(200).build().expect("reqwest client");
-    let client = Client::builder(APP_ID, APP_SECRET).base_url(&base).build().expect("deviceauth client");
+    let emulator = Emulator::start(args.emulator.clone());
+    let base = emulator.base.clone();
 
     // 1. users and phones
-    let setup_started = Instant::now();
-    let users: Vec<String> = (0..args.users).map(|i| format!("load-user-{i:06}")).collect();
-    for batch in users.chunks(1000) {
-        client.add_users(batch).await.expect("add_users");
-    }
-    let registered = Arc::new(AtomicU64::new(0));
-    {
-        let limit = Arc::new(Semaphore::new(100));
-        let mut tasks = JoinSet::new();
-        for user in &users {
-            let permit = limit.clone().acquire_owned().await.expect("semaphore");
-            let (http, url, registered) =
-                (http.clone(), format!("{base}/_emulator/apps/{APP_ID}/users/{user}/device"), registered.clone());
-            tasks.spawn(async move {
-                if control(&http, reqwest::Method::POST, &url).await.0 == 200 {
-                    registered.fetch_add(1, Ordering::Relaxed);
-                }
-                drop(permit);
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    }
-    let setup_seconds = setup_started.elapsed().as_secs_f64();
-    eprintln!(
-        "{} users, {} phones registered in {setup_seconds:.1} s",
-        users.len(),
-        registered.load(Ordering::Relaxed)
-    );
+    let (users, setup_seconds) = emulator.add_users(args.users, "phones registered").await;
 
     // 2. sign-ins, bounded
-    let signin_started = Instant::now();
-    let mut sessions: Vec<SessionData> = Vec::with_capacity(users.len());
-    let mut signin_errors: u64 = 0;
-    let mut error_samples: Vec<String> = Vec::new();
-    {
-        let limit = Arc::new(Semaphore::new(args.in_flight.max(1)));
-        let mut tasks = JoinSet::new();
-        let wait = WaitOptions { interval: Duration::from_secs(1), deadline: Duration::from_secs(300) };
-        let mut collect = |outcome: Result<Result<SessionData, String>, tokio::task::JoinError>| match outcome {
-            Ok(Ok(data)) => sessions.push(data),
-            Ok(Err(error)) => {
-                signin_errors += 1;
-                if error_samples.len() < 5 {
-                    error_samples.push(error);
-                }
+    let wait = WaitOptions { interval: Duration::from_secs(1), deadline: Duration::from_secs(300) };
+    let signins = emulator
+        .sign_in(&users, args.in_flight, "sign-ins active", |client, user| async move {
+            let session = client
+                .authenticate_user(&user, &AuthenticateOptions::default())
+                .await
+                .map_err(|e| format!("authenticate_user: {e}"))?;
+            match session.wait(&wait).await {
+                Ok(Status::Active) => Ok(session.data()),
+                Ok(other) => Err(format!("ended {}", other.as_str())),
+                Err(e) => Err(format!("wait: {e}")),
             }
-            Err(error) => {
-                signin_errors += 1;
-                error_samples.push(error.to_string());
-            }
-        };
-        for user in users.clone() {
-            let permit = limit.clone().acquire_owned().await.expect("semaphore");
-            let client = client.clone();
-            tasks.spawn(async move {
-                let _permit = permit;
-                let session = client
-                    .authenticate_user(&user, &AuthenticateOptions::default())
-                    .await
-                    .map_err(|e| format!("authenticate_user: {e}"))?;
-                match session.wait(&wait).await {
-                    Ok(Status::Active) => Ok(session.data()),
-                    Ok(other) => Err(format!("ended {}", other.as_str())),
-                    Err(e) => Err(format!("wait: {e}")),
-                }
-            });
-            while let Some(done) = tasks.try_join_next() {
-                collect(done);
-            }
-        }
-        while let Some(done) = tasks.join_next().await {
-            collect(done);
-        }
-    }
-    let signin_seconds = signin_started.elapsed().as_secs_f64();
+        })
+        .await;
+    let (sessions, signin_seconds) = (signins.sessions, signins.seconds);
     let signed_in = sessions.len();
-    eprintln!(
-        "{signed_in} sign-ins active, {signin_errors} errors in {signin_seconds:.1} s ({:.0}/s) {error_samples:?}",
-        signed_in as f64 / signin_seconds
-    );
     let rss_after_signin = proc_status_mb("self", "VmRSS");
 
     // 3. watchers
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<Seen>();
     let interval = Duration::from_millis(args.interval_ms.max(1));
-    let options = MonitorOptions { interval, max_in_flight: args.max_in_flight.max(1), ..MonitorOptions::default() };
     let sharded = args.shards > 1;
-    let mut children: Vec<ShardChild> = Vec::new();
+    let mut children: Vec<JsonChild> = Vec::new();
     let mut in_process: Option<Monitor> = None;
     let mut sessions_file: Option<PathBuf> = None;
     let watch_started = Instant::now();
@@ -291,36 +198,27 @@ async fn run(args: RunArgs) -> i32 {
         write_private(&path, &serde_json::to_vec(&sessions).expect("serialize sessions"));
         sessions_file = Some(path.clone());
         for index in 0..args.shards {
-            children.push(ShardChild::spawn(index, args.shards, &path, &base, &args, seen_tx.clone()));
+            children.push(spawn_shard(index, args.shards, &path, &base, &args, seen_tx.clone()));
         }
         for child in &mut children {
             child.wait_ready();
         }
     } else {
-        let (monitor, events) = Monitor::start(&client, options).expect("monitor");
-        for data in &sessions {
-            monitor.add(data.clone());
-        }
-        let tx = seen_tx.clone();
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                let seen = match event {
-                    MonitorEvent::Changed { session_token, status, .. } => Seen::Change {
+        let monitor =
+            watch_in_process(&emulator.client, interval, args.max_in_flight, &sessions, seen_tx.clone(), |event| {
+                match event {
+                    MonitorEvent::Changed { session_token, status, .. } => Some(Seen::Change {
                         token: session_token,
                         status: status.as_str().to_owned(),
                         at_ms: unix_ms(),
                         shard: 0,
-                    },
+                    }),
                     MonitorEvent::Unreachable { session_token, error, .. } => {
-                        Seen::Unreachable { token: session_token, error: error.to_string() }
+                        Some(Seen::Unreachable { token: session_token, error: error.to_string() })
                     }
-                    _ => continue,
-                };
-                if tx.send(seen).is_err() {
-                    break;
+                    _ => None,
                 }
-            }
-        });
+            });
         in_process = Some(monitor);
     }
     drop(seen_tx);
@@ -332,9 +230,7 @@ async fn run(args: RunArgs) -> i32 {
     for child in &mut children {
         child.send("start");
     }
-    let cpu_start = self_cpu_seconds();
-    let emu_cpu_start = proc_cpu_seconds(emulator.pid());
-    let (requests_start, uptime_start) = stats(&http, &base).await;
+    let mut meter = WindowMeter::start(&emulator).await;
 
     let per_kind = signed_in * args.flip_percent / 100;
     let mut plan: Vec<(String, &'static str)> = Vec::with_capacity(per_kind * 2);
@@ -358,97 +254,44 @@ async fn run(args: RunArgs) -> i32 {
         }
         plan.push((data.session_token.clone(), if walk < per_kind { "walkaway" } else { "remote-logout" }));
     }
-    let expected_status: HashMap<String, &'static str> =
-        plan.iter().map(|(t, k)| (t.clone(), if *k == "walkaway" { "walkaway" } else { "closed" })).collect();
-    let flips = {
-        let (http, base, plan) = (http.clone(), base.clone(), plan.clone());
-        let half = window / 2;
-        tokio::spawn(async move {
-            let mut made: HashMap<String, u64> = HashMap::new();
-            let mut failed: Vec<String> = Vec::new();
-            let mut tasks = JoinSet::new();
-            let n = plan.len().max(1);
-            for (k, (token, action)) in plan.into_iter().enumerate() {
-                tokio::time::sleep_until((window_start + half.mul_f64(k as f64 / n as f64)).into()).await;
-                let (http, url) = (http.clone(), format!("{base}/_emulator/sessions/{token}/{action}"));
-                tasks.spawn(async move {
-                    let at = unix_ms();
-                    let (status, body) = control(&http, reqwest::Method::POST, &url).await;
-                    (token, at, status, body)
-                });
-                while let Some(Ok((token, at, status, body))) = tasks.try_join_next() {
-                    if status == 200 {
-                        made.insert(token, at);
-                    } else {
-                        failed.push(format!("{status} {body}"));
-                    }
-                }
-            }
-            while let Some(Ok((token, at, status, body))) = tasks.join_next().await {
-                if status == 200 {
-                    made.insert(token, at);
-                } else {
-                    failed.push(format!("{status} {body}"));
-                }
-            }
-            (made, failed)
-        })
-    };
+    let expected_status = expected_status(&plan);
+    let mut flips = Flips::spawn(&emulator, plan, window_start, window / 2);
 
     // collect until the window ends (and then until every made change is seen, or grace)
     let mut seen: HashMap<String, Vec<(String, u64, u32)>> = HashMap::new();
     let mut unreachable: Vec<(String, String)> = Vec::new();
     let window_end = window_start + window;
-    let mut made_changes: Option<(HashMap<String, u64>, Vec<String>)> = None;
-    let mut flips = Some(flips);
-    let mut requests_end = None;
-    let mut cpu_end = None;
-    let mut emu_cpu_end = 0.0;
-    let mut window_end_ms = u64::MAX;
     let hard_end = window_end + Duration::from_secs(args.grace_seconds);
     loop {
         let now = Instant::now();
-        if now >= window_end && requests_end.is_none() {
-            window_end_ms = unix_ms();
-            requests_end = Some(stats(&http, &base).await);
-            cpu_end = Some(self_cpu_seconds());
-            emu_cpu_end = proc_cpu_seconds(emulator.pid());
+        if now >= window_end && !meter.ended() {
+            meter.end(&emulator).await;
             for child in &mut children {
                 child.send("window-end");
             }
         }
-        if let Some(handle) = flips.as_mut().filter(|h| h.is_finished()) {
-            made_changes = Some(handle.await.expect("flip task"));
-            flips = None;
-        }
-        if now >= window_end {
-            let all_seen = made_changes.as_ref().is_some_and(|(made, _)| made.keys().all(|t| seen.contains_key(t)));
-            if all_seen || now >= hard_end {
-                break;
-            }
+        flips.poll().await;
+        if now >= window_end && (flips.all_seen(&seen) || now >= hard_end) {
+            break;
         }
         let wake = if now < window_end { window_end } else { hard_end }.min(now + Duration::from_millis(250));
-        tokio::select! {
-            event = seen_rx.recv() => match event {
-                Some(Seen::Change { token, status, at_ms, shard }) => seen.entry(token).or_default().push((status, at_ms, shard)),
-                Some(Seen::Unreachable { token, error }) => unreachable.push((token, error)),
-                None => tokio::time::sleep_until(wake.into()).await,
-            },
-            _ = tokio::time::sleep_until(wake.into()) => {}
+        match recv_until(&mut seen_rx, wake).await {
+            Some(Seen::Change { token, status, at_ms, shard }) => {
+                seen.entry(token).or_default().push((status, at_ms, shard))
+            }
+            Some(Seen::Unreachable { token, error }) => unreachable.push((token, error)),
+            None => {}
         }
     }
     let drain_seconds = Instant::now().saturating_duration_since(window_end).as_secs_f64();
-    let (made, flip_failures) = made_changes.unwrap_or_default();
-    let requests_end = requests_end.unwrap_or((requests_start, uptime_start));
-    let window_cpu = cpu_end.unwrap_or_else(self_cpu_seconds) - cpu_start;
+    let (made, flip_failures) = flips.into_made();
+    let window_cpu = meter.cpu_seconds();
+    let window_end_ms = meter.end_ms();
     let window_wall = window.as_secs_f64();
 
     // stop the watchers; shard children report their summaries
     drop(in_process);
-    let mut summaries: Vec<ShardSummary> = Vec::new();
-    for child in children.drain(..) {
-        summaries.push(child.finish());
-    }
+    let summaries: Vec<ShardSummary> = children.drain(..).map(ShardSummary::of).collect();
     if let Some(path) = sessions_file {
         let _ = std::fs::remove_file(path);
     }
@@ -477,7 +320,6 @@ async fn run(args: RunArgs) -> i32 {
     let unexpected: u64 = seen.iter().filter(|(t, _)| !made.contains_key(*t)).map(|(_, l)| l.len() as u64).sum();
     let changes_seen: u64 = seen.values().map(|l| l.len() as u64).sum();
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
     let seen_in_window = made.keys().filter(|t| seen.get(*t).is_some_and(|l| l[0].1 <= window_end_ms)).count();
 
     let parent_peak = proc_status_mb("self", "VmHWM");
@@ -485,9 +327,9 @@ async fn run(args: RunArgs) -> i32 {
     let max_child_peak = summaries.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
     let children_cpu: f64 = summaries.iter().map(|s| s.window_cpu_s).sum();
     let client_window_cpu = window_cpu + children_cpu;
-    let requests_per_s = (requests_end.0 - requests_start) as f64 / (requests_end.1 - uptime_start).max(1e-9);
-    let emu_peak = proc_status_mb(&emulator.pid().to_string(), "VmHWM");
-    let emu_cpu = emu_cpu_end - emu_cpu_start;
+    let (requests_in_window, requests_per_s) = meter.requests();
+    let emu_peak = proc_status_mb(&emulator.process.pid().to_string(), "VmHWM");
+    let emu_cpu = meter.emulator_cpu_seconds();
     let ok = lost == 0 && duplicated == 0;
 
     let report = json!({
@@ -499,8 +341,8 @@ async fn run(args: RunArgs) -> i32 {
         "signin_in_flight": args.in_flight,
         "setup_seconds": setup_seconds,
         "signins_completed": signed_in,
-        "signin_errors": signin_errors,
-        "signin_error_samples": error_samples,
+        "signin_errors": signins.errors,
+        "signin_error_samples": signins.error_samples,
         "signin_seconds": signin_seconds,
         "watch_setup_seconds": watch_setup_seconds,
         "changes_made": made.len(),
@@ -515,7 +357,7 @@ async fn run(args: RunArgs) -> i32 {
         "unexpected_changes": unexpected,
         "unreachable": unreachable.len(),
         "drain_seconds_after_window": drain_seconds,
-        "detect_latency_ms": { "p50": pct(0.5), "p99": pct(0.99), "max": latencies.last().copied().unwrap_or(0) },
+        "detect_latency_ms": latency_json(&latencies),
         "client_peak_rss_mb": parent_peak,
         "client_rss_after_signin_mb": rss_after_signin,
         "shard_peak_rss_mb": summaries.iter().map(|s| s.peak_rss_mb).collect::<Vec<_>>(),
@@ -525,7 +367,7 @@ async fn run(args: RunArgs) -> i32 {
         "parent_window_cpu_seconds": window_cpu,
         "client_total_cpu_seconds": self_cpu_seconds() + summaries.iter().map(|s| s.total_cpu_s).sum::<f64>(),
         "emulator_requests_per_second": requests_per_s,
-        "emulator_requests_in_window": requests_end.0 - requests_start,
+        "emulator_requests_in_window": requests_in_window,
         "demanded_polls_per_second": (signed_in as f64) / (args.interval_ms as f64 / 1000.0),
         "emulator_peak_rss_mb": emu_peak,
         "emulator_window_cpu_seconds": emu_cpu,
@@ -541,17 +383,13 @@ async fn run(args: RunArgs) -> i32 {
             format!("{signed_in} in {signin_seconds:.1} s ({:.0}/s)", signed_in as f64 / signin_seconds),
             "",
         ),
-        ("sign-in errors", signin_errors.to_string(), "0"),
+        ("sign-in errors", signins.errors.to_string(), "0"),
         ("changes made / seen", format!("{} / {}", made.len(), changes_seen), "equal"),
         ("lost / duplicated", format!("{lost} / {duplicated}"), "0 / 0"),
         ("wrong status / wrong shard / unexpected", format!("{wrong} / {wrong_shard} / {unexpected}"), "0 / 0 / 0"),
         ("unreachable / flip failures", format!("{} / {}", unreachable.len(), flip_failures.len()), "0 / 0"),
         ("seen within the window", format!("{seen_in_window} (drain after window {drain_seconds:.1} s)"), ""),
-        (
-            "detection latency p50 / p99 / max",
-            format!("{} / {} / {} ms", pct(0.5), pct(0.99), latencies.last().copied().unwrap_or(0)),
-            "",
-        ),
+        ("detection latency p50 / p99 / max", format!("{} ms", latency_text(&latencies)), ""),
         (
             "client peak RSS (VmHWM)",
             if sharded {
@@ -580,14 +418,9 @@ async fn run(args: RunArgs) -> i32 {
     for (name, value, target) in rows {
         println!("{name:<42} {value:<58} {target}");
     }
-    if !flip_failures.is_empty() {
-        eprintln!("flip failures (first 5): {:?}", &flip_failures[..flip_failures.len().min(5)]);
-    }
+    crate::report::finish(&flip_failures, args.json.as_ref(), &report);
     if !unreachable.is_empty() {
         eprintln!("unreachable (first 5): {:?}", &unreachable[..unreachable.len().min(5)]);
-    }
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report).expect("json")).expect("write --json");
     }
     drop(emulator);
     if ok { 0 } else { 1 }
@@ -607,90 +440,49 @@ fn write_private(path: &PathBuf, bytes: &[u8]) {
 
 // ---------------------------------------------------------------- shard children
 
-struct ShardChild {
-    child: Child,
-    stdin: Option<std::process::ChildStdin>,
-    ready: std::sync::mpsc::Receiver<Value>,
-    reader: Option<std::thread::JoinHandle<()>>,
+/// Spawns `deviceauth-load monitor-shard` for shard `index` of `count`; its changes and
+/// unreachables go to `seen`.
+fn spawn_shard(
     index: u32,
-}
-
-impl ShardChild {
-    fn spawn(
-        index: u32,
-        count: u32,
-        sessions: &PathBuf,
-        base: &str,
-        args: &RunArgs,
-        seen: mpsc::UnboundedSender<Seen>,
-    ) -> ShardChild {
-        let exe = std::env::current_exe().expect("current exe");
-        let mut child = Command::new(exe)
-            .arg("monitor-shard")
+    count: u32,
+    sessions: &PathBuf,
+    base: &str,
+    args: &RunArgs,
+    seen: mpsc::UnboundedSender<Seen>,
+) -> JsonChild {
+    let name = format!("shard {index}");
+    let configure = |command: &mut std::process::Command| {
+        command
             .args(["--index", &index.to_string(), "--count", &count.to_string()])
             .arg("--sessions")
             .arg(sessions)
             .args(["--base-url", base])
-            .args(["--interval-ms", &args.interval_ms.to_string(), "--max-in-flight", &args.max_in_flight.to_string()])
-            .env(ENV_APP_ID, APP_ID)
-            .env(ENV_APP_SECRET, APP_SECRET)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn monitor-shard");
-        let stdout = child.stdout.take().expect("stdout");
-        let stdin = child.stdin.take();
-        let (ready_tx, ready) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let Ok(value) = serde_json::from_str::<Value>(&line) else {
-                    eprintln!("shard {index}: {line}");
-                    continue;
-                };
-                if let Some(change) = value.get("change") {
-                    let _ = seen.send(Seen::Change {
-                        token: change["token"].as_str().unwrap_or("").to_owned(),
-                        status: change["status"].as_str().unwrap_or("").to_owned(),
-                        at_ms: change["at_ms"].as_u64().unwrap_or(0),
-                        shard: index,
-                    });
-                } else if let Some(gone) = value.get("unreachable") {
-                    let _ = seen.send(Seen::Unreachable {
-                        token: gone["token"].as_str().unwrap_or("").to_owned(),
-                        error: gone["error"].as_str().unwrap_or("").to_owned(),
-                    });
-                } else {
-                    let _ = ready_tx.send(value);
-                }
-            }
-        });
-        ShardChild { child, stdin, ready, reader: Some(reader), index }
-    }
-
-    fn wait_ready(&mut self) {
-        match self.ready.recv_timeout(Duration::from_secs(120)) {
-            Ok(value) => eprintln!("shard {} ready: {value}", self.index),
-            Err(_) => panic!("shard {} did not start", self.index),
+            .args(["--interval-ms", &args.interval_ms.to_string(), "--max-in-flight", &args.max_in_flight.to_string()]);
+    };
+    JsonChild::spawn("monitor-shard", name.clone(), name, configure, move |value| {
+        if let Some(change) = value.get("change") {
+            let _ = seen.send(Seen::Change {
+                token: change["token"].as_str().unwrap_or("").to_owned(),
+                status: change["status"].as_str().unwrap_or("").to_owned(),
+                at_ms: change["at_ms"].as_u64().unwrap_or(0),
+                shard: index,
+            });
+        } else if let Some(gone) = value.get("unreachable") {
+            let _ = seen.send(Seen::Unreachable {
+                token: gone["token"].as_str().unwrap_or("").to_owned(),
+                error: gone["error"].as_str().unwrap_or("").to_owned(),
+            });
+        } else {
+            return Some(value);
         }
-    }
+        None
+    })
+}
 
-    fn send(&mut self, line: &str) {
-        if let Some(stdin) = self.stdin.as_mut() {
-            let _ = writeln!(stdin, "{line}");
-            let _ = stdin.flush();
-        }
-    }
-
-    /// Closes stdin (the child stops) and reads its summary.
-    fn finish(mut self) -> ShardSummary {
-        self.stdin = None;
-        let summary = self.ready.recv_timeout(Duration::from_secs(30)).unwrap_or(Value::Null)["summary"].clone();
-        let _ = self.child.wait();
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
+impl ShardSummary {
+    /// Stops a shard child (closes its stdin) and reads its summary.
+    fn of(child: JsonChild) -> ShardSummary {
+        let summary = child.finish(Some(Duration::from_secs(30)));
         ShardSummary {
             watched: summary["watched"].as_u64().unwrap_or(0),
             peak_rss_mb: summary["peak_rss_mb"].as_f64().unwrap_or(0.0),
@@ -703,9 +495,7 @@ impl ShardChild {
 /// `monitor-shard`: watches its shard; one JSON line per change on stdout. Stdin lines:
 /// `start` and `window-end` mark the measured window; EOF stops it and prints a summary.
 async fn monitor_shard(args: ShardArgs) -> i32 {
-    let app_id = std::env::var(ENV_APP_ID).unwrap_or_else(|_| APP_ID.to_owned());
-    let secret = std::env::var(ENV_APP_SECRET).unwrap_or_else(|_| APP_SECRET.to_owned());
-    let client = Client::builder(app_id, secret).base_url(&args.base_url).build().expect("client");
+    let client = env_client(&args.base_url);
     let shard = Shard::new(args.index, args.count).expect("shard");
     let sessions: Vec<SessionData> =
         serde_json::from_slice(&std::fs::read(&args.sessions).expect("read sessions")).expect("sessions JSON");
@@ -717,32 +507,19 @@ async fn monitor_shard(args: ShardArgs) -> i32 {
     };
     let (monitor, events) = Monitor::start(&client, options).expect("monitor");
     let watched = sessions.into_iter().filter(|data| monitor.add(data.clone())).count();
-    let out = |value: Value| {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{value}");
-        let _ = stdout.flush();
-    };
-    out(json!({ "ready": { "index": args.index, "watched": watched } }));
+    emit(json!({ "ready": { "index": args.index, "watched": watched } }));
 
-    let (control_tx, mut control_rx) = mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if control_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut control_rx = stdin_lines();
     let mut cpu_start = self_cpu_seconds();
     let mut cpu_end = None;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(MonitorEvent::Changed { session_token, status, .. }) => {
-                    out(json!({ "change": { "token": session_token, "status": status.as_str(), "at_ms": unix_ms() } }))
+                    emit(json!({ "change": { "token": session_token, "status": status.as_str(), "at_ms": unix_ms() } }))
                 }
                 Some(MonitorEvent::Unreachable { session_token, error, .. }) => {
-                    out(json!({ "unreachable": { "token": session_token, "error": error.to_string() } }))
+                    emit(json!({ "unreachable": { "token": session_token, "error": error.to_string() } }))
                 }
                 Some(_) => {}
                 None => break,
@@ -756,7 +533,7 @@ async fn monitor_shard(args: ShardArgs) -> i32 {
         }
     }
     let window_cpu = cpu_end.unwrap_or_else(self_cpu_seconds) - cpu_start;
-    out(json!({ "summary": {
+    emit(json!({ "summary": {
         "index": args.index,
         "watched": watched,
         "peak_rss_mb": proc_status_mb("self", "VmHWM"),
