@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::{Env, fault};
-use deviceauth::activeconnect::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Session, Shard, Status};
+use deviceauth::activeconnect::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard, Status};
 use serde_json::json;
 
 fn options() -> MonitorOptions {
@@ -17,17 +17,6 @@ fn options() -> MonitorOptions {
         unreachable_after: Duration::from_millis(500),
         shard: None,
     }
-}
-
-async fn active_sessions(env: &Env, count: usize) -> Vec<Session> {
-    let mut sessions = Vec::new();
-    for i in 0..count {
-        let session = env.signed_in_attempt(&format!("user-{i}")).await;
-        env.act(&session, "approve").await;
-        assert_eq!(session.refresh().await.unwrap(), Status::Active);
-        sessions.push(session);
-    }
-    sessions
 }
 
 /// Every event until `quiet` passes with none.
@@ -42,7 +31,7 @@ async fn drain(events: &mut MonitorEvents, quiet: Duration) -> Vec<MonitorEvent>
 #[tokio::test]
 async fn each_change_is_reported_once_and_ended_sessions_are_dropped() {
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 30).await;
+    let sessions = env.active_sessions(30).await;
     let (monitor, mut events) = Monitor::start(&env.client(), options()).unwrap();
     for session in &sessions {
         assert!(monitor.add(session.data()));
@@ -87,7 +76,7 @@ async fn each_change_is_reported_once_and_ended_sessions_are_dropped() {
 #[tokio::test]
 async fn polls_are_spread_and_bounded() {
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 20).await;
+    let sessions = env.active_sessions(20).await;
     let interval = Duration::from_millis(400);
     env.control(reqwest::Method::DELETE, "/_emulator/requests", None).await;
     let (monitor, _events) = Monitor::start(&env.client(), MonitorOptions { interval, ..options() }).unwrap();
@@ -106,7 +95,7 @@ async fn polls_are_spread_and_bounded() {
 #[tokio::test]
 async fn shards_split_sessions_without_overlap() {
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 24).await;
+    let sessions = env.active_sessions(24).await;
     let client = env.client();
     let mut owners: HashMap<String, u32> = HashMap::new();
     let mut monitors = Vec::new();
@@ -138,7 +127,7 @@ async fn shards_split_sessions_without_overlap() {
 #[tokio::test]
 async fn sessions_that_cannot_be_reached_are_reported() {
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 3).await;
+    let sessions = env.active_sessions(3).await;
     let (monitor, mut events) = Monitor::start(&env.client(), options()).unwrap();
     for session in &sessions {
         monitor.add(session.data());

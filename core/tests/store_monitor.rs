@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Env, fault};
 use deviceauth::activeconnect::store::{StoreErrorKind, StoreEvent, StoreEvents, StoreMonitor, StoreMonitorOptions};
-use deviceauth::activeconnect::{MonitorOptions, Session, Status};
+use deviceauth::activeconnect::{MonitorOptions, Status};
 use serde_json::json;
 use store_support::{Kind, fresh};
 
@@ -30,17 +30,6 @@ fn options(interval_ms: u64, lease_ms: u64) -> StoreMonitorOptions {
         idle: Duration::from_millis(50),
         owner: None,
     }
-}
-
-async fn active_sessions(env: &Env, count: usize) -> Vec<Session> {
-    let mut sessions = Vec::new();
-    for i in 0..count {
-        let session = env.signed_in_attempt(&format!("user-{i}")).await;
-        env.act(&session, "approve").await;
-        assert_eq!(session.refresh().await.unwrap(), Status::Active);
-        sessions.push(session);
-    }
-    sessions
 }
 
 /// Events until `want` changed events arrived or `limit` passed.
@@ -66,7 +55,7 @@ async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> b
 async fn added_anywhere_polled_by_another_monitor(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 5).await;
+    let sessions = env.active_sessions(5).await;
     let web = f.reopen().await;
     let (sub1, sub2) = (f.store.subscribe(16).await.unwrap(), web.subscribe(16).await.unwrap());
     for (i, session) in sessions.iter().enumerate() {
@@ -103,7 +92,7 @@ async fn added_anywhere_polled_by_another_monitor(kind: Kind) {
 async fn two_monitors_never_poll_one_session_in_the_same_interval(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 12).await;
+    let sessions = env.active_sessions(12).await;
     for (i, session) in sessions.iter().enumerate() {
         assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
     }
@@ -135,7 +124,7 @@ async fn two_monitors_never_poll_one_session_in_the_same_interval(kind: Kind) {
 async fn a_killed_monitor_is_taken_over_after_its_lease(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 4).await;
+    let sessions = env.active_sessions(4).await;
     for (i, session) in sessions.iter().enumerate() {
         assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
     }
@@ -167,7 +156,7 @@ async fn corrupt_rows_are_skipped_and_reported(kind: Kind) {
         return;
     }
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 3).await;
+    let sessions = env.active_sessions(3).await;
     for (i, session) in sessions.iter().enumerate() {
         assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
     }
@@ -197,7 +186,7 @@ async fn corrupt_rows_are_skipped_and_reported(kind: Kind) {
 async fn a_slow_reader_loses_nothing(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 3).await;
+    let sessions = env.active_sessions(3).await;
     let events = f.store.subscribe(1).await.unwrap();
     for (i, session) in sessions.iter().enumerate() {
         assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
@@ -221,7 +210,7 @@ async fn a_slow_reader_loses_nothing(kind: Kind) {
 async fn a_reader_behind_the_retention_is_told(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let sessions = active_sessions(&env, 5).await;
+    let sessions = env.active_sessions(5).await;
     let events = f.store.subscribe(1).await.unwrap();
     for (i, session) in sessions.iter().enumerate() {
         assert!(f.store.add(&format!("k{i}"), &session.data()).await.unwrap());
@@ -278,7 +267,7 @@ mod lagged {
 async fn a_session_the_service_forgot_is_reported_unreachable(kind: Kind) {
     let Some(f) = fresh(kind).await else { return };
     let env = Env::start().await;
-    let session = active_sessions(&env, 1).await.remove(0);
+    let session = env.active_sessions(1).await.remove(0);
     let mut data = session.data();
     let events = f.store.subscribe(4).await.unwrap();
     data.session_token = format!("{}-unknown", data.session_token);

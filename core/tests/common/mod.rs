@@ -76,6 +76,18 @@ impl Env {
         client.authenticate_user(user, &AuthenticateOptions::default()).await.expect("sign-in starts")
     }
 
+    /// `count` users (`user-0`, ...) signed in and approved: their sessions, `active`.
+    pub async fn active_sessions(&self, count: usize) -> Vec<Session> {
+        let mut sessions = Vec::new();
+        for i in 0..count {
+            let session = self.signed_in_attempt(&format!("user-{i}")).await;
+            self.act(&session, "approve").await;
+            assert_eq!(session.refresh().await.expect("refresh"), deviceauth::activeconnect::Status::Active);
+            sessions.push(session);
+        }
+        sessions
+    }
+
     pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self.http.request(method, self.url(path));
         if let Some(body) = body {
