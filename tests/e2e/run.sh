@@ -30,16 +30,7 @@ step "Python packages (Flask example, test tools)"
 step "cargo build -p deviceauth-emulator -p deviceauth-cli"
 (cd "$root" && cargo build -p deviceauth-emulator -p deviceauth-cli)
 
-# The Python package: the wheel ./run-dist built (DEVICEAUTH_WHEEL, as ./run-tests does),
-# else built from source.
-if [ -n "${DEVICEAUTH_WHEEL:-}" ]; then
-    step "pip install $DEVICEAUTH_WHEEL"
-    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$DEVICEAUTH_WHEEL"
-else
-    step "pip install ./bindings-python"
-    (cd "$root" && MATURIN_PEP517_ARGS="--profile dev" \
-        "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
-fi
+bash "$root/tests/python/install_package.sh" "$py"
 
 # The Node package from its folder: the addon is there when tests/node/run.sh ran first.
 step "npm install (Node package, Express example)"

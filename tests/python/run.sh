@@ -29,16 +29,7 @@ step "test tools"
 step "cargo build -p deviceauth-emulator"
 (cd "$root" && cargo build -p deviceauth-emulator)
 
-# The package: the wheel ./run-dist built when DEVICEAUTH_WHEEL names it (as ./run-tests
-# does: built once, tested as shipped), else built from source.
-if [ -n "${DEVICEAUTH_WHEEL:-}" ]; then
-    step "pip install $DEVICEAUTH_WHEEL"
-    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$DEVICEAUTH_WHEEL"
-else
-    step "pip install ./bindings-python (cargo profile: $profile)"
-    (cd "$root" && MATURIN_PEP517_ARGS="--profile $profile" \
-        "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
-fi
+bash "$here/install_package.sh" "$py" "$profile"
 
 step "mypy --strict typing_usage.py"
 (cd "$here" && "$py" -m mypy --strict typing_usage.py)
