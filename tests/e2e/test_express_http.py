@@ -133,13 +133,20 @@ def wait_for_page(browser: Browser, path: str, text: str) -> str:
     raise AssertionError(f"{path} never showed {text!r}")
 
 
-def signed_in(express: Express, emulator: Emulator, prefix: str) -> tuple[Browser, str, str]:
-    """A new user signed in on the first process: (browser, name, session token)."""
+def registered(express: Express, emulator: Emulator, prefix: str) -> tuple[Browser, Browser, str, str]:
+    """A new user signed up on the first process with the phone registered:
+    (computer, phone, name, registration link)."""
     computer, phone = Browser(express.urls[0]), Browser(emulator.url)
     name = f"{prefix}{secrets.token_hex(3)}"
     _, page = computer.post("/signup", username=name)
     link = re.search(r'data-testid="registration-link">([^<]+)<', page).group(1)
     phone.post(link + "/register")
+    return computer, phone, name, link
+
+
+def signed_in(express: Express, emulator: Emulator, prefix: str) -> tuple[Browser, str, str]:
+    """A new user signed in on the first process: (browser, name, session token)."""
+    computer, phone, name, link = registered(express, emulator, prefix)
     computer.post("/signin", username=name)
     phone_action(phone, link, "approve")
     wait_for(computer, "signed-in")
@@ -185,11 +192,7 @@ def test_express_sign_up_sign_in_walk_away_and_sign_out(express: Express, emulat
 
 
 def test_express_denied_sign_in_is_explained(express: Express, emulator: Emulator):
-    computer, phone = Browser(express.urls[0]), Browser(emulator.url)
-    name = f"fred{secrets.token_hex(3)}"
-    _, page = computer.post("/signup", username=name)
-    link = re.search(r'data-testid="registration-link">([^<]+)<', page).group(1)
-    phone.post(link + "/register")
+    computer, phone, name, link = registered(express, emulator, "fred")
     computer.post("/signin", username=name)
     phone_action(phone, link, "deny")
     answer = wait_for(computer, "ended")
