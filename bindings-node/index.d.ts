@@ -70,8 +70,15 @@ export declare namespace activeconnect {
 
   /** `pending` or `identifying`: the user has not answered yet. */
   function isInProgress(status: Status): boolean
-  /** The user is signed in (`active`). */
+  /**
+   * `active` or `walkaway`: the service session is authenticated. Whether an app keeps a
+   * walked-away user signed in is its walkaway policy (the web adapters: `walkaway: 'sign_out'`
+   * by default, or `'keep'`).
+   */
   function isAuthenticated(status: Status): boolean
+
+  /** The default budget of one status check inside a web request, in milliseconds (2000): `session.refresh({ timeoutMs: DEFAULT_CHECK_BUDGET_MS })`. */
+  const DEFAULT_CHECK_BUDGET_MS: number
   /** Over for good (`closed`, `timeout`, `failed`, `cancelled`, ...). */
   function isEnded(status: Status): boolean
 
@@ -129,6 +136,29 @@ export declare namespace activeconnect {
     signal?: AbortSignal | undefined
   }
 
+  interface RefreshOptions {
+    /**
+     * The most the check may take, in milliseconds: past it the refresh rejects with `TIMEOUT`
+     * ("no status within N ms") whatever the retry policy, and the status stays as it was.
+     * Left out: the request timeout and retry policy alone bound it.
+     */
+    timeoutMs?: number | undefined
+    /** Aborting it rejects the refresh with `ABORTED`. */
+    signal?: AbortSignal | undefined
+  }
+
+  /** Options of `client.withAttemptLimit`. */
+  interface AttemptLimitOptions {
+    /** `'memory'`, `'sqlite:///path/to/file'`, `'postgresql://...'` or `'redis://...'`: every process on the store shares the count. */
+    store: string
+    /** Sign-in requests allowed per user and window (core default 5). */
+    attempts?: number | undefined
+    /** The window's length in milliseconds (core default 600000). */
+    windowMs?: number | undefined
+    /** The app's 32-byte seal key; may be left out (counting seals nothing). Never shown. */
+    sealKey?: Uint8Array | undefined
+  }
+
   interface WatchOptions {
     /** Time between two status polls in milliseconds (core default 5000). */
     intervalMs?: number | undefined
@@ -159,6 +189,13 @@ export declare namespace activeconnect {
     sendRegistrationSms(user: string, phoneNumber: string, options?: RegistrationSmsOptions): Promise<void>
     /** Pushes a sign-in to the user's phone; rejects `NOT_STARTED` (with `reason`) when refused. */
     authenticateUser(user: string, options?: AuthenticateOptions): Promise<Session>
+    /**
+     * A copy of this client (sharing its connections and settings) whose `authenticateUser`
+     * allows each user `attempts` sign-in requests per `windowMs`, counted in `store`; one over
+     * the limit rejects with `RATE_LIMITED` (`retryAfterMs`) and is not sent. Bad options reject
+     * with `INVALID_ARGUMENT`, an unreachable store with `STORE`. This client is unchanged.
+     */
+    withAttemptLimit(options: AttemptLimitOptions): Promise<Client>
     /** A session from `JSON.stringify(session)` (the text or the parsed object); no request. */
     resume(data: string | SessionData): Session
     /** A session from `session.seal(key)`. */
@@ -173,8 +210,8 @@ export declare namespace activeconnect {
     get user(): string
     /** Identifies the session (`session_token` of its JSON). */
     get sessionToken(): string
-    /** Polls the status once. */
-    refresh(): Promise<Status>
+    /** Polls the status once; with `timeoutMs`, gives up with `TIMEOUT` once it has passed. */
+    refresh(options?: RefreshOptions): Promise<Status>
     /** Polls until the session is no longer in progress. */
     wait(options?: WaitOptions): Promise<Status>
     /** An async iterator of status changes; it ends after an ended status. */

@@ -301,7 +301,11 @@ class Client {
     clientNative = (client) => client.#n;
   }
 
-  constructor(clientOptions) {
+  constructor(clientOptions, n) {
+    if (clientOptions === INTERNAL) {
+      this.#n = n;
+      return;
+    }
     this.#n = sync(() => {
       const o = options(clientOptions, 'options', { applicationId: text, applicationSecret: text, baseUrl: text, ...HTTP });
       const id = required(o, 'applicationId');
@@ -361,6 +365,19 @@ class Client {
     });
   }
 
+  /**
+   * A copy of this client (sharing its connections and settings) whose `authenticateUser`
+   * allows each user `attempts` sign-in requests per `windowMs`, counted in `store`.
+   */
+  withAttemptLimit(limitOptions) {
+    const n = this.#n;
+    return attempt(() => {
+      const o = options(limitOptions, 'options', { store: text, attempts: number, windowMs: number, sealKey: bytes });
+      const settings = { store: required(o, 'store'), attempts: o.attempts, windowMs: o.windowMs, sealKey: o.sealKey };
+      return n.withAttemptLimit(settings).then((limited) => new Client(INTERNAL, limited));
+    });
+  }
+
   resume(data) {
     const n = this.#n;
     return sync(() => wrapSession(n.resume(sessionJson(data, 'data'))));
@@ -401,9 +418,12 @@ class Session {
     return this.#n.sessionToken;
   }
 
-  refresh() {
+  refresh(refreshOptions) {
     const n = this.#n;
-    return attempt(() => n.refresh());
+    return attempt(() => {
+      const o = options(refreshOptions, 'options', { timeoutMs: number, signal });
+      return withSignal(o.signal, (token) => n.refresh({ timeoutMs: o.timeoutMs }, token));
+    });
   }
 
   wait(waitOptions) {
@@ -630,10 +650,16 @@ const activeconnect = {
   MonitorEvents,
   StoreMonitor,
   /** The shard (from 0) of a session token among `count` shards; the same in every language. */
+  /** The default budget of one status check inside a web request: `session.refresh({ timeoutMs })` (2000). */
+  DEFAULT_CHECK_BUDGET_MS: native.DEFAULT_CHECK_BUDGET_MS,
   shardOf: (sessionToken, count) => sync(() => native.shardOf(text(sessionToken, 'sessionToken'), number(count, 'count'))),
   /** `pending` or `identifying`. */
   isInProgress: statusIs(1),
-  /** Signed in (`active`). */
+  /**
+   * `active` or `walkaway`: the service session is authenticated. Whether an app keeps a
+   * walked-away user signed in is its walkaway policy (the web adapters: `walkaway: 'sign_out'`
+   * by default, or `'keep'`).
+   */
   isAuthenticated: statusIs(2),
   /** Over for good (`closed`, `timeout`, `failed`, ...): nothing more will change. */
   isEnded: statusIs(4),

@@ -74,6 +74,39 @@ impl TryFrom<WaitOptions> for core::WaitOptions {
     }
 }
 
+/// Options of `refresh`.
+#[napi(object)]
+pub struct RefreshOptions {
+    pub timeout_ms: Option<f64>,
+}
+
+/// Options of `withAttemptLimit`; the face checked their JS types.
+#[napi(object)]
+pub struct AttemptLimitOptions {
+    pub store: String,
+    pub attempts: Option<f64>,
+    pub window_ms: Option<f64>,
+    pub seal_key: Option<Uint8Array>,
+}
+
+impl TryFrom<&AttemptLimitOptions> for core::AttemptLimit {
+    type Error = CoreError;
+
+    fn try_from(options: &AttemptLimitOptions) -> Result<Self, CoreError> {
+        let mut limit = core::AttemptLimit::default();
+        if let Some(attempts) = options.attempts {
+            limit.attempts = whole("attempts", attempts, u32::MAX.into())? as u32;
+        }
+        limit.window = millis("windowMs", options.window_ms)?.unwrap_or(limit.window);
+        limit.validate().map(|()| limit)
+    }
+}
+
+/// The default budget of one status check in a web request, in milliseconds
+/// (`activeconnect::DEFAULT_CHECK_BUDGET`).
+#[napi]
+pub const DEFAULT_CHECK_BUDGET_MS: u32 = core::DEFAULT_CHECK_BUDGET.as_millis() as u32;
+
 /// Options of `watch`.
 #[napi(object)]
 pub struct WatchOptions {
@@ -214,6 +247,19 @@ impl AcClient {
         })
     }
 
+    /// A copy of this client whose sign-ins count against a per-user limit in the store
+    /// (`Client::with_attempt_limit_at`); a bad limit rejects before the store is opened.
+    #[napi(ts_return_type = "Promise<AcClient>")]
+    pub fn with_attempt_limit(&self, env: Env, options: AttemptLimitOptions) -> napi::Result<Promise> {
+        let client = self.inner.clone();
+        let limit = core::AttemptLimit::try_from(&options);
+        let seal_key = options.seal_key.map(|key| key.to_vec());
+        settle::promise(&env, async move {
+            let inner = client.with_attempt_limit_at(&options.store, seal_key.as_deref(), limit?).await?;
+            Ok(AcClient { inner })
+        })
+    }
+
     /// A session from its stored JSON text (`SessionData::from_json`; checked origins).
     #[napi]
     pub fn resume(&self, env: Env, json: String) -> napi::Result<AcSession> {
@@ -273,10 +319,24 @@ impl AcSession {
         self.inner.session_token()
     }
 
+    /// One status poll; with `timeoutMs`, `Session::refresh_within` that budget.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn refresh(&self, env: Env) -> napi::Result<Promise> {
+    pub fn refresh(
+        &self,
+        env: Env,
+        options: Option<RefreshOptions>,
+        cancel: Option<&CancelToken>,
+    ) -> napi::Result<Promise> {
         let session = self.inner.clone();
-        settle::promise(&env, async move { Ok(session.refresh().await?.as_str().to_owned()) })
+        let budget = millis("timeoutMs", options.and_then(|o| o.timeout_ms));
+        let refresh = CancelToken::guard(cancel, async move {
+            let status = match budget? {
+                None => session.refresh().await?,
+                Some(budget) => session.refresh_within(budget).await?,
+            };
+            Ok(status.as_str().to_owned())
+        });
+        settle::promise(&env, refresh)
     }
 
     #[napi(ts_return_type = "Promise<string>")]

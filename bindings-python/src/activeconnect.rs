@@ -8,8 +8,8 @@ pub mod store;
 use std::sync::Arc;
 
 use deviceauth::activeconnect::{
-    self as core, AuthenticateOptions, Method, Session as CoreSession, SessionData, Status, StatusStream, WaitOptions,
-    WatchOptions,
+    self as core, AttemptLimit, AuthenticateOptions, Method, Session as CoreSession, SessionData, Status, StatusStream,
+    WaitOptions, WatchOptions,
 };
 use futures_util::StreamExt;
 use pyo3::prelude::*;
@@ -151,6 +151,28 @@ impl Client {
         Ok(Pending::new(async move { client.authenticate_user(&user, &options).await.map(Session::from) }))
     }
 
+    /// A copy of this client whose sign-ins count against a per-user limit in the store at
+    /// `store` (`Client::with_attempt_limit_at`; defaults from `AttemptLimit::default`).
+    /// A bad limit raises at once; the store opens in the pending call.
+    #[pyo3(signature = (store, attempts = None, window = None, seal_key = None))]
+    fn with_attempt_limit(
+        &self,
+        store: Text,
+        attempts: Option<Int>,
+        window: Option<Float>,
+        seal_key: Option<&[u8]>,
+    ) -> PyResult<Pending> {
+        let mut limit = AttemptLimit::default();
+        limit.attempts = count("attempts", attempts)?.unwrap_or(limit.attempts);
+        limit.window = seconds("window", window)?.unwrap_or(limit.window);
+        limit.validate().py()?;
+        let (client, seal_key) = (self.inner.clone(), seal_key.map(<[u8]>::to_vec));
+        Ok(Pending::new(async move {
+            let inner = client.with_attempt_limit_at(&store, seal_key.as_deref(), limit).await?;
+            Ok(Client { inner })
+        }))
+    }
+
     /// A session from its JSON (no request); status and logout URLs outside the allowed
     /// origins are refused.
     fn resume(&self, data: Text) -> PyResult<Session> {
@@ -196,9 +218,18 @@ impl Session {
         self.inner.status().as_str().to_owned()
     }
 
-    fn refresh(&self) -> Pending {
+    /// One status poll; with `timeout` (seconds), `Session::refresh_within` that budget.
+    #[pyo3(signature = (timeout = None))]
+    fn refresh(&self, timeout: Option<Float>) -> PyResult<Pending> {
+        let budget = seconds("timeout", timeout)?;
         let session = self.inner.clone();
-        Pending::new(async move { session.refresh().await.map(StatusOut) })
+        Ok(Pending::new(async move {
+            match budget {
+                None => session.refresh().await,
+                Some(budget) => session.refresh_within(budget).await,
+            }
+            .map(StatusOut)
+        }))
     }
 
     #[pyo3(signature = (timeout = None, interval = None))]

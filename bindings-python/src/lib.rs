@@ -57,6 +57,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_BASE_URL", deviceauth::activeconnect::DEFAULT_BASE_URL)?;
     m.add("SERVER_ENV", deviceauth::activeconnect::SERVER_ENV)?;
     m.add("MAX_USER_ID_BYTES", deviceauth::activeconnect::MAX_USER_ID_BYTES)?;
+    m.add("DEFAULT_CHECK_BUDGET", deviceauth::activeconnect::DEFAULT_CHECK_BUDGET.as_secs_f64())?;
     m.add_function(wrap_pyfunction!(activeconnect::monitor::shard_of, m)?)?;
     m.add_function(wrap_pyfunction!(qr::svg, m)?)?;
     m.add_function(wrap_pyfunction!(qr::terminal, m)?)?;

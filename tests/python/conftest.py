@@ -203,3 +203,16 @@ def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     if "emulator" in request.fixturenames:
         emulator: Emulator = request.getfixturevalue("emulator")
         emulator.call("DELETE", "/_emulator/faults")
+
+
+def store_server_url(kind: str) -> str:
+    """A URL of the test's ``kind`` server (``postgres``, ``redis``) with a namespace of its
+    own, so tests sharing the server see only their rows; a skip when the server is not
+    set (``source tests/store/servers.sh``), a failure when DEVICEAUTH_TEST_STORES_REQUIRED=1."""
+    url = os.environ.get(f"DEVICEAUTH_TEST_{kind.upper()}_URL", "")
+    if not url:
+        message = f"DEVICEAUTH_TEST_{kind.upper()}_URL is not set (source tests/store/servers.sh)"
+        if os.environ.get("DEVICEAUTH_TEST_STORES_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url + ("&" if "?" in url else "?") + "namespace=t_" + uuid.uuid4().hex[:12]

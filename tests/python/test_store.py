@@ -22,26 +22,10 @@ import pytest
 from deviceauth import InvalidArgumentError, StoreError, activeconnect
 from deviceauth.activeconnect import MonitorEvent, Status, StoredStatus
 
-from conftest import App, Emulator
+from conftest import App, Emulator, store_server_url
 
 KINDS = ["memory", "sqlite", "postgres", "redis"]
 SEAL_KEY = bytes(range(100, 132))
-
-
-def server_url(kind: str) -> str:
-    """The test server's URL for `kind`, or a skip (a failure when servers are required)."""
-    url = os.environ.get(f"DEVICEAUTH_TEST_{kind.upper()}_URL", "")
-    if not url:
-        message = f"DEVICEAUTH_TEST_{kind.upper()}_URL is not set (source tests/store/servers.sh)"
-        if os.environ.get("DEVICEAUTH_TEST_STORES_REQUIRED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-def with_namespace(url: str) -> str:
-    """`url` with a namespace of its own, so tests sharing a server see only their rows."""
-    return url + ("&" if "?" in url else "?") + "namespace=t_" + os.urandom(6).hex()
 
 
 def store_url(kind: str, folder: Path) -> str:
@@ -49,7 +33,7 @@ def store_url(kind: str, folder: Path) -> str:
         return "memory"
     if kind == "sqlite":
         return f"sqlite://{folder / 'sessions.db'}"
-    return with_namespace(server_url(kind))
+    return store_server_url(kind)
 
 
 def password_of(url: str) -> str:
@@ -246,7 +230,7 @@ def assert_no_secret(error: BaseException, *secrets: str) -> None:
 
 
 def test_a_wrong_postgres_password_is_unauthorized(client: activeconnect.Client) -> None:
-    url = server_url("postgres")
+    url = store_server_url("postgres")
     parts = urllib.parse.urlsplit(url)
     wrong = url.replace(f":{parts.password}@", ":not-the-password-x9@", 1)
     error = open_error(client, wrong)
@@ -255,7 +239,7 @@ def test_a_wrong_postgres_password_is_unauthorized(client: activeconnect.Client)
 
 
 def test_a_wrong_redis_password_is_unauthorized(client: activeconnect.Client) -> None:
-    url = server_url("redis")
+    url = store_server_url("redis")
     parts = urllib.parse.urlsplit(url)
     wrong = url.replace(f":{parts.password}@", ":not-the-password-x9@", 1)
     error = open_error(client, wrong)

@@ -16,6 +16,7 @@ from deviceauth import (
     NotFoundError,
     NotStartedError,
     ProtocolError,
+    RateLimitedError,
     RefusedError,
     RetryPolicy,
     StoreError,
@@ -110,6 +111,16 @@ def sync_usage(base_url: str) -> bool:
     status: Status = session.status
     raw: str = session.raw_status
     polled: Status = session.refresh()
+    budget: float = activeconnect.DEFAULT_CHECK_BUDGET
+    checked: Status = session.refresh(timeout=budget)
+    limited: activeconnect.Client = client.with_attempt_limit(
+        "sqlite:///tmp/attempts.db", attempts=5, window=600.0, seal_key=bytes(32)
+    )
+    try:
+        limited.authenticate_user("u1")
+    except RateLimitedError as over:
+        wait: Optional[float] = over.retry_after
+        _w: Any = wait
     final: Status = session.wait(timeout=120.0, interval=2.0)
     watcher: StatusIterator = session.watch(interval=5.0)
     for change in watcher:
@@ -120,7 +131,7 @@ def sync_usage(base_url: str) -> bool:
     stored: Dict[str, Any] = {"user": "u1"}
     from_dict: Session = client.resume(stored)
     _: Any = (numbers, app_id, url, created, existing, one, link, has_device, new_link, user, status, raw, polled)
-    _ = (final, again, from_dict)
+    _ = (final, again, from_dict, checked)
     return closed
 
 
@@ -158,6 +169,8 @@ async def async_usage(base_url: str) -> Status:
     raw: str = session.raw_status
     user: str = session.user
     polled: Status = await session.refresh()
+    checked: Status = await session.refresh(timeout=activeconnect.DEFAULT_CHECK_BUDGET)
+    limited: AsyncClient = await client.with_attempt_limit("memory", attempts=3, window=None, seal_key=None)
     final: Status = await session.wait(timeout=120.0, interval=2.0)
     watcher: AsyncStatusIterator = session.watch(interval=5.0)
     async for change in watcher:
@@ -172,6 +185,7 @@ async def async_usage(base_url: str) -> Status:
     projects: Any = await api.get("project/active")
     posted: Any = await api.post("things", [1, 2, 3])
     _: Any = (added, one, link, has_device, new_link, status, raw, user, polled, closed, resumed, projects, posted)
+    _ = (checked, limited)
     return final
 
 

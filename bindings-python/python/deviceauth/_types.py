@@ -82,7 +82,11 @@ class Status(str, enum.Enum):
 
     @property
     def is_authenticated(self) -> bool:
-        """The user counts as signed in: ``ACTIVE`` or ``WALKAWAY``."""
+        """The service session is authenticated: ``ACTIVE``, or ``WALKAWAY`` (signed in,
+        but the phone is no longer near the computer). Whether an app keeps a walked-away
+        user signed in is its walkaway policy: the web adapters (:mod:`deviceauth.web`)
+        sign the user out and log the service session out by default
+        (``walkaway="sign_out"``), or keep the user signed in (``walkaway="keep"``)."""
         return self in (Status.ACTIVE, Status.WALKAWAY)
 
     @property

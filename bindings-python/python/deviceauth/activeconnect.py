@@ -7,8 +7,11 @@
 3. :meth:`Client.authenticate_user` pushes a sign-in request to the phone and returns a
    :class:`Session`; :meth:`Session.wait` polls until the phone answers.
 4. While the user stays signed in, :meth:`Session.watch` (or a periodic
-   :meth:`Session.refresh`) notices remote logout and walkaway; :meth:`Session.logout`
-   ends it.
+   :meth:`Session.refresh`; in a web request ``refresh(timeout=DEFAULT_CHECK_BUDGET)``)
+   notices remote logout and walkaway; :meth:`Session.logout` ends it.
+
+:meth:`Client.with_attempt_limit` limits sign-in requests per user (push-bombing
+defence), counted in a store shared by every process of the app.
 
 :meth:`Session.to_json` is the session's state, to keep in your server-side session store
 and :meth:`Client.resume` later. :class:`AsyncClient` and :class:`AsyncSession` are the
@@ -49,7 +52,7 @@ from typing import (
 
 from . import _native
 from ._errors import *  # noqa: F403 (every exception class, re-exported)
-from ._native import DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV, RetryPolicy, shard_of
+from ._native import DEFAULT_BASE_URL, DEFAULT_CHECK_BUDGET, MAX_USER_ID_BYTES, SERVER_ENV, RetryPolicy, shard_of
 from ._types import AddedUsers, HttpOptions, Method, MonitorEvent, Status, StoredStatus, _stored, _then
 
 if TYPE_CHECKING:
@@ -58,13 +61,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Client", "AsyncClient", "Session", "AsyncSession", "StatusIterator", "AsyncStatusIterator",
     "AddedUsers", "Monitor", "AsyncMonitor", "MonitorEvent", "StoredStatus", "shard_of", "Status", "Method",
-    "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES"
+    "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET"
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
             "InternalError", "RateLimitedError", "ExpiredError", "StoreError"]  # fmt: skip
 
 _S = TypeVar("_S", bound="_Session")
+_C = TypeVar("_C", bound="_Client[Any]")
 _T = TypeVar("_T")
 StoredSession = Union[str, Dict[str, Any]]
 
@@ -93,6 +97,13 @@ class _Client(Generic[_S]):
 
     def _session(self, native: _native.Session) -> _S:
         raise NotImplementedError
+
+    @classmethod
+    def _wrap(cls: Type[_C], native: _native.Client) -> _C:
+        """A client of this class over an existing native client."""
+        client = cls.__new__(cls)
+        client._native = native
+        return client
 
     @property
     def application_id(self) -> str:
@@ -181,6 +192,25 @@ class Client(_Client["Session"]):
         been sent."""
         return Session(self._native.authenticate_user(user, methods, duration_seconds).wait())
 
+    def with_attempt_limit(
+        self,
+        store: str,
+        *,
+        attempts: Optional[int] = None,
+        window: Optional[float] = None,
+        seal_key: Optional[bytes] = None,
+    ) -> Client:
+        """A copy of this client (sharing its connections and settings) whose
+        :meth:`authenticate_user` allows each user at most ``attempts`` sign-in requests
+        (default 5) per ``window`` seconds (default 600), counted in the store at ``store``
+        (``"memory"``, ``"sqlite:///path"``, ``"postgresql://..."``, ``"redis://..."``), so
+        every process on the store shares the count. A request over the limit raises
+        :class:`RateLimitedError` (``retry_after`` in seconds) and is not sent. ``seal_key``
+        (the app's 32 bytes) may be left out: counting seals nothing. Blocks, with the GIL
+        released, while the store opens; bad values raise :class:`InvalidArgumentError`, an
+        unreachable store :class:`StoreError`. This client is unchanged."""
+        return Client._wrap(self._native.with_attempt_limit(store, attempts, window, seal_key).wait())
+
 
 class AsyncClient(_Client["AsyncSession"]):
     """The asyncio form of :class:`Client`: the same constructor and methods, each returning
@@ -227,6 +257,19 @@ class AsyncClient(_Client["AsyncSession"]):
         """See :meth:`Client.authenticate_user`; the awaitable gives an :class:`AsyncSession`.
         Bad values raise at once, before any awaitable exists."""
         return _then(self._native.authenticate_user(user, methods, duration_seconds), AsyncSession)
+
+    def with_attempt_limit(
+        self,
+        store: str,
+        *,
+        attempts: Optional[int] = None,
+        window: Optional[float] = None,
+        seal_key: Optional[bytes] = None,
+    ) -> Awaitable[AsyncClient]:
+        """See :meth:`Client.with_attempt_limit`; the awaitable opens the store without
+        blocking the loop and gives an :class:`AsyncClient`. A bad ``attempts`` or
+        ``window`` raises at once."""
+        return _then(self._native.with_attempt_limit(store, attempts, window, seal_key), AsyncClient._wrap)
 
 
 class _Session:
@@ -277,9 +320,14 @@ class Session(_Session):
 
     __slots__ = ()
 
-    def refresh(self) -> Status:
-        """Polls the status once and returns it. An ended session is not polled again."""
-        return self._native.refresh().wait()
+    def refresh(self, timeout: Optional[float] = None) -> Status:
+        """Polls the status once and returns it. An ended session is not polled again.
+
+        With ``timeout`` (seconds; :data:`DEFAULT_CHECK_BUDGET` suits a web request), it
+        gives up with :class:`TimeoutError` ("no status within N ms") once that has passed,
+        whatever the retry policy, and the session's status stays as it was. ``None``
+        (default): the client's request timeout and retry policy alone bound it."""
+        return self._native.refresh(timeout).wait()
 
     def wait(self, timeout: Optional[float] = None, interval: Optional[float] = None) -> Status:
         """Polls every ``interval`` seconds (default 2) until the session is no longer in
@@ -306,9 +354,9 @@ class AsyncSession(_Session):
 
     __slots__ = ()
 
-    def refresh(self) -> Awaitable[Status]:
+    def refresh(self, timeout: Optional[float] = None) -> Awaitable[Status]:
         """See :meth:`Session.refresh`."""
-        return self._native.refresh()
+        return self._native.refresh(timeout)
 
     def wait(self, timeout: Optional[float] = None, interval: Optional[float] = None) -> Awaitable[Status]:
         """See :meth:`Session.wait`."""

@@ -120,8 +120,8 @@ impl ClientBuilder {
                 application_secret: self.application_secret,
                 signer,
                 status_flights: StatusFlights::default(),
-                attempts: self.attempts,
             }),
+            attempts: self.attempts,
         })
     }
 }
@@ -131,6 +131,9 @@ impl ClientBuilder {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// The per-user sign-in limit, if any (not shared through `inner`, so that
+    /// [`Client::with_attempt_limit`] can give a copy its own).
+    attempts: Option<AttemptLimiter>,
 }
 
 struct Inner {
@@ -140,7 +143,6 @@ struct Inner {
     application_secret: Secret,
     signer: Signer,
     status_flights: StatusFlights,
-    attempts: Option<AttemptLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -149,6 +151,7 @@ impl std::fmt::Debug for Client {
             .field("application_id", &self.inner.application_id)
             .field("application_secret", &self.inner.application_secret)
             .field("base_url", &self.inner.base_url.as_str())
+            .field("attempt_limit", &self.attempt_limit())
             .finish()
     }
 }
@@ -175,6 +178,47 @@ impl Client {
     /// The service's base URL.
     pub fn base_url(&self) -> &Url {
         &self.inner.base_url
+    }
+
+    /// This client with a per-user limit on sign-in requests counted in `store` (see
+    /// [`ClientBuilder::attempt_limit`]), replacing any it had. The copy shares everything
+    /// else (connection pool, settings, concurrent status polls); this client is unchanged.
+    /// An invalid `limit` is `INVALID_ARGUMENT`.
+    pub fn with_attempt_limit(&self, store: &SessionStore, limit: AttemptLimit) -> Result<Client> {
+        limit.validate()?;
+        Ok(Client { inner: self.inner.clone(), attempts: Some(AttemptLimiter { store: store.clone(), limit }) })
+    }
+
+    /// [`Client::with_attempt_limit`] on the store at `url` (`memory`, `sqlite:///path`,
+    /// `postgresql://...`, `redis://...`), opened here (and its schema made on first use).
+    /// `limit` is checked before the store is opened. The count uses no sealed row, so
+    /// `seal_key` may be left out (a random key is used); when given it must be the
+    /// app's 32-byte key. A malformed URL or key is `INVALID_ARGUMENT`; a store that
+    /// cannot be reached is `STORE`. Clients of every process on the same store share
+    /// the count.
+    pub async fn with_attempt_limit_at(
+        &self,
+        url: &str,
+        seal_key: Option<&[u8]>,
+        limit: AttemptLimit,
+    ) -> Result<Client> {
+        limit.validate()?;
+        let mut random = [0u8; super::SEAL_KEY_BYTES];
+        let key = match seal_key {
+            Some(key) => key,
+            None => {
+                getrandom::fill(&mut random).map_err(|e| Error::Internal(format!("no random numbers: {e}")))?;
+                &random[..]
+            }
+        };
+        let store = SessionStore::open(url, key).await;
+        zeroize::Zeroize::zeroize(&mut random);
+        self.with_attempt_limit(&store?, limit)
+    }
+
+    /// The per-user sign-in limit of this client, if it has one.
+    pub fn attempt_limit(&self) -> Option<AttemptLimit> {
+        self.attempts.as_ref().map(|limiter| limiter.limit)
     }
 
     /// Registers users with the service (ids of at most [`MAX_USER_ID_BYTES`]).
@@ -258,7 +302,7 @@ impl Client {
         validate_user(user)?;
         let mut url = self.url(&["authentication", "authenticate_user", &self.inner.application_id, user]);
         url.set_query(options.query()?.as_deref());
-        if let Some(limiter) = &self.inner.attempts {
+        if let Some(limiter) = &self.attempts {
             limiter.check(user).await?;
         }
         let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;

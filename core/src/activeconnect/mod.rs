@@ -7,7 +7,8 @@
 //! 3. [`Client::authenticate_user`] pushes a sign-in request to the phone and returns a
 //!    [`Session`]; [`Session::wait`] polls until the phone answers.
 //! 4. While the user stays signed in, [`Session::watch`] (or a periodic
-//!    [`Session::refresh`]) notices remote logout and walkaway; [`Session::logout`] ends it.
+//!    [`Session::refresh`]; in a web request [`Session::refresh_within`] and
+//!    [`DEFAULT_CHECK_BUDGET`]) notices remote logout and walkaway; [`Session::logout`] ends it.
 //!
 //! [`SessionData`] is the serializable state of a session, to keep in your web session
 //! store and [`Client::resume`] later.
@@ -30,7 +31,7 @@ pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_I
 /// Monitor stores (memory, SQLite, Postgres, Redis): see [`store::SessionStore`].
 pub use monitor::store;
 pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
-pub use options::{AuthenticateOptions, WaitOptions, WatchOptions};
+pub use options::{AuthenticateOptions, DEFAULT_CHECK_BUDGET, WaitOptions, WatchOptions};
 pub use seal::SEAL_KEY_BYTES;
 pub use session::{Session, StatusStream};
 pub use session_data::SessionData;

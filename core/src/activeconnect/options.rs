@@ -7,6 +7,11 @@ use super::Method;
 use crate::limits::check_positive;
 use crate::{Error, Result};
 
+/// The default budget of one status check inside a web request
+/// ([`super::Session::refresh_within`]): 2 seconds, far below a wait's deadline or the
+/// retry policy's, so that a page never hangs on an unreachable service.
+pub const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(2);
+
 /// How to start a sign-in with [`super::Client::authenticate_user`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuthenticateOptions {

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::poll::{PollState, Report, Rules, Step, Until, decide};
 use super::wire::{AuthEnvelope, Outcome};
 use super::{Client, SessionData, Status, WaitOptions, WatchOptions};
-use crate::limits::later;
+use crate::limits::{check_positive, later};
 use crate::transport::Reply;
 use crate::{Error, Result};
 
@@ -76,6 +76,19 @@ impl Session {
         let status = self.client.status_flights().run(&token, move || fetch_status(client, data)).await?;
         self.lock().status = status.clone();
         Ok(status)
+    }
+
+    /// One status check that gives up after `budget`, whatever the client's retry policy
+    /// and request timeout: [`Session::refresh`], or [`Error::Timeout`] ("no status within
+    /// N ms") once `budget` has passed, with the session's status unchanged. Meant for a
+    /// check inside a web request ([`super::DEFAULT_CHECK_BUDGET`]). A budget of zero or
+    /// above [`crate::MAX_DURATION`] is `INVALID_ARGUMENT`.
+    pub async fn refresh_within(&self, budget: Duration) -> Result<Status> {
+        check_positive("refresh timeout", budget)?;
+        match tokio::time::timeout(budget, self.refresh()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout(format!("no status within {} ms", budget.as_millis()))),
+        }
     }
 
     /// Polls every `options.interval` until the session is no longer in progress and

@@ -19,7 +19,8 @@ pub enum Status {
     Identifying,
     /// The user is authenticated.
     Active,
-    /// Authenticated, but the phone is no longer near the computer.
+    /// Authenticated, but the phone is no longer near the computer (see
+    /// [`Status::is_authenticated`] for what an app does with it).
     Walkaway,
     /// The user did not respond in time.
     Timeout,
@@ -69,7 +70,9 @@ impl Status {
         matches!(self, Status::Pending | Status::Identifying)
     }
 
-    /// The user counts as signed in: `active` or `walkaway`.
+    /// The service session is authenticated: `active` or `walkaway`. Whether an app keeps
+    /// a walked-away user signed in is its walkaway policy (the web adapters sign the user
+    /// out by default, `walkaway = "sign_out"`, or keep them with `"keep"`).
     pub fn is_authenticated(&self) -> bool {
         matches!(self, Status::Active | Status::Walkaway)
     }

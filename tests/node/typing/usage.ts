@@ -41,6 +41,18 @@ export async function signIn(): Promise<void> {
   const status: string = session.status;
   const user: string = session.user;
   const refreshed: string = await session.refresh();
+  const budget: number = activeconnect.DEFAULT_CHECK_BUDGET_MS;
+  const refreshOptions: activeconnect.RefreshOptions = { timeoutMs: budget, signal: new AbortController().signal };
+  const checked: activeconnect.Status = await session.refresh(refreshOptions);
+  const limitOptions: activeconnect.AttemptLimitOptions = { store: 'memory', attempts: 5, windowMs: 600_000, sealKey: new Uint8Array(32) };
+  const limited: activeconnect.Client = await client.withAttemptLimit(limitOptions);
+  await client.withAttemptLimit({ store: 'sqlite:///tmp/attempts.db' });
+  try {
+    await limited.authenticateUser('u1');
+  } catch (e) {
+    const retryAfterMs: number | undefined = (e as DeviceAuthError).retryAfterMs;
+    console.log(retryAfterMs, checked);
+  }
 
   const controller = new AbortController();
   const waitOptions: activeconnect.WaitOptions = { timeoutMs: 120_000, intervalMs: 2_000, signal: controller.signal };
