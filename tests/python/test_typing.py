@@ -33,5 +33,13 @@ def test_mypy_rejects_a_wrong_use(tmp_path: Path) -> None:
 
 
 def test_stubs_match_the_extension_module() -> None:
-    result = run("mypy.stubtest", "deviceauth", "--allowlist", str(HERE / "stubtest_allowlist.txt"))
+    result = run(
+        "mypy.stubtest", "deviceauth", "--allowlist", str(HERE / "stubtest_allowlist.txt"),
+        "--mypy-config-file", str(HERE / "stubtest_mypy.ini"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_accepts_the_web_layer() -> None:
+    result = run("mypy", "--strict", "--no-error-summary", "-p", "deviceauth.web")
     assert result.returncode == 0, result.stdout + result.stderr
