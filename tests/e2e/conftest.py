@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
@@ -81,7 +83,7 @@ def app_env(emulator: Emulator, **extra: str) -> dict[str, str]:
         "DEVICEAUTH_APP_ID": APP_ID,
         "DEVICEAUTH_APP_SECRET": APP_SECRET,
         "ACTIVE_CONNECT_SERVER": emulator.url,
-        "STATUS_CHECK_SECONDS": "1",
+        "DEVICEAUTH_MONITOR_INTERVAL": "1",
         **extra,
     }
 
@@ -137,3 +139,44 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+# -- the browser tests' pages ---------------------------------------------------------
+
+
+class Shots:
+    """Numbered screenshots of each step, in the folder the suite printed."""
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        self.folder, self.prefix, self.count = folder, prefix, 0
+
+    def __call__(self, page: Page, step: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.prefix}-{self.count:02d}-{step}.png"), full_page=True)
+
+
+@pytest.fixture
+def computer(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1000, "height": 720})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 400, "height": 760})
+    yield context.new_page()
+    context.close()
+
+
+def on_phone(phone: Page, action: str) -> None:
+    """Presses a button on the phone page. The page reloads itself when what it shows
+    changes (a new request, a new status), so wait for the button rather than reload, and
+    try again when a click lands in the middle of such a reload."""
+    for attempt in range(3):
+        try:
+            phone.get_by_test_id(action).first.click(timeout=10_000)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end tests: the Flask app in headless Chromium (under gunicorn), the Express
-# server over HTTP, and the CLI in a pseudo-terminal, all against the emulator.
+# End-to-end tests: the Flask, Django, FastAPI and Express examples in headless Chromium,
+# and the CLI in a pseudo-terminal, all against the emulator.
 #
 #   tests/e2e/run.sh [pytest args...]      (from any directory; safe to run again)
 #
@@ -23,8 +23,10 @@ fi
 
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
 py="$venv/bin/python"
-step "Python packages (Flask example, test tools)"
-"$py" -m pip install --quiet --disable-pip-version-check -r "$root/examples/flask-app/requirements.txt" \
+step "Python packages (the Flask, Django and FastAPI examples, test tools)"
+requirements=()
+for file in "$root"/examples/*/requirements.txt; do requirements+=(-r "$file"); done
+"$py" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" \
     "pytest>=8,<10" "playwright>=1.45,<2" "pexpect>=4.9,<5"
 
 step "cargo build -p deviceauth-emulator -p deviceauth-cli"
