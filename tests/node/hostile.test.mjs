@@ -565,7 +565,10 @@ describe('hostile server and arguments', () => {
       await new Promise((resolve) => setTimeout(resolve, 20 * round));
       await worker.terminate();
     }
-    // The calls of a torn-down environment stop: no retry of theirs reaches the server.
+    // The calls of a torn-down environment stop: no retry of theirs reaches the server. A
+    // request already on the wire at the teardown may still land: let those settle first
+    // (300 ms; a retry waits at least the 1 s Retry-After, so it would come after).
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const sent = server.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(server.requests.length, sent, 'a terminated worker\'s calls went on');
