@@ -17,7 +17,7 @@ use super::{AttemptLimit, AuthenticateOptions, Session, SessionData, Status};
 use crate::transport::{
     HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
 };
-use crate::{Error, Result, Secret};
+use crate::{Error, Result, RetryPolicy, Secret};
 
 /// The production service.
 pub const DEFAULT_BASE_URL: &str = "https://activeconnect.activeapi.ninja";
@@ -378,10 +378,25 @@ impl Client {
     /// Sends a request signed with the application's credentials. A 401/403 names the
     /// credentials to check.
     async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
+        self.send_with(method, url, json, replay, None).await
+    }
+
+    /// [`Client::send`], under `retry` instead of the client's retry policy when given.
+    pub(crate) async fn send_with(
+        &self,
+        method: HttpMethod,
+        url: Url,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+        retry: Option<RetryPolicy>,
+    ) -> Result<Reply> {
         let inner = &self.inner;
         let key = inner.signer.key(&inner.application_id, &inner.application_secret);
-        let reply =
-            inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await?;
+        let request = Request { method, url, json, auth: Some(&key), replay, secrets: vec![] };
+        let reply = match retry {
+            Some(retry) => inner.transport.send_with(request, retry).await?,
+            None => inner.transport.send(request).await?,
+        };
         if let 401 | 403 = reply.status {
             return Err(Error::Unauthorized {
                 status: reply.status,
@@ -402,7 +417,7 @@ impl Client {
         parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))
     }
 
-    fn management_url(&self, call: &str, user: Option<&str>) -> Result<Url> {
+    pub(crate) fn management_url(&self, call: &str, user: Option<&str>) -> Result<Url> {
         let app = self.inner.application_id.as_str();
         match user {
             Some(user) => {

@@ -10,11 +10,15 @@
 //!    [`Session::refresh`]; in a web request [`Session::refresh_within`] and
 //!    [`DEFAULT_CHECK_BUDGET`]) notices remote logout and walkaway; [`Session::logout`] ends it.
 //!
+//! [`Client::health`] checks that the service is reachable and accepts the credentials,
+//! for a readiness probe or a monitor.
+//!
 //! [`SessionData`] is the serializable state of a session, to keep in your web session
 //! store and [`Client::resume`] later.
 
 mod attempt_limit;
 pub(crate) mod client;
+mod health;
 mod monitor;
 mod options;
 mod poll;
@@ -28,6 +32,7 @@ pub(crate) mod wire;
 
 pub use attempt_limit::AttemptLimit;
 pub use client::{AddedUsers, Client, ClientBuilder, DEFAULT_BASE_URL, MAX_USER_ID_BYTES, SERVER_ENV};
+pub use health::{DEFAULT_HEALTH_BUDGET, HEALTH_PROBE_USER, Health};
 /// Monitor stores (memory, SQLite, Postgres, Redis): see [`store::SessionStore`].
 pub use monitor::store;
 pub use monitor::{Monitor, MonitorEvent, MonitorEvents, MonitorOptions, Shard};
