@@ -58,6 +58,11 @@ fn added(added: core::AddedUsers) -> Make<(Vec<String>, Vec<String>)> {
     Make("AddedUsers", (added.created, added.existing))
 }
 
+/// `Health(latency, origin)`, the latency in seconds.
+fn health(health: core::Health) -> Make<(f64, String)> {
+    Make("Health", (health.latency.as_secs_f64(), health.origin))
+}
+
 /// The native Activeconnect client (`deviceauth.activeconnect.Client` and `AsyncClient`
 /// wrap it).
 #[pyclass(frozen, module = "deviceauth._native", name = "Client")]
@@ -116,6 +121,20 @@ impl Client {
     fn has_registered_mobile_device(&self, user: Text) -> Pending {
         let client = self.inner.clone();
         Pending::new(async move { client.has_registered_mobile_device(&user).await })
+    }
+
+    /// `Client::health`; with `timeout` (seconds), `Client::health_within` that budget.
+    #[pyo3(signature = (timeout = None))]
+    fn health(&self, timeout: Option<Float>) -> PyResult<Pending> {
+        let budget = seconds("timeout", timeout)?;
+        let client = self.inner.clone();
+        Ok(Pending::new(async move {
+            match budget {
+                None => client.health().await,
+                Some(budget) => client.health_within(budget).await,
+            }
+            .map(health)
+        }))
     }
 
     fn lost_user_mobile_device(&self, user: Text) -> Pending {

@@ -101,6 +101,10 @@ def sync_usage(base_url: str) -> bool:
     client.delete_users(["u1"])
     link: str = client.device_registration_link("u1", display_name="u1@shop")
     has_device: bool = client.has_registered_mobile_device("u1")
+    health: activeconnect.Health = client.health(timeout=activeconnect.DEFAULT_HEALTH_BUDGET)
+    latency: float = health.latency
+    origin: str = client.health().origin
+    probe: str = activeconnect.HEALTH_PROBE_USER
     new_link: str = client.lost_user_mobile_device("u1")
     client.send_registration_sms("u1", "+15550100", display_name=None, message=None)
     try:
@@ -162,6 +166,7 @@ async def async_usage(base_url: str) -> Status:
     await client.delete_users(["u1"])
     link: str = await client.device_registration_link("u1", display_name="u1@shop")
     has_device: bool = await client.has_registered_mobile_device("u1")
+    health: activeconnect.Health = await client.health(timeout=None)
     new_link: str = await client.lost_user_mobile_device("u1")
     await client.send_registration_sms("u1", "+15550100")
     session: AsyncSession = await client.authenticate_user("u1", methods=None, duration_seconds=None)
