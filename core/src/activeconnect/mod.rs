@@ -13,9 +13,24 @@
 //! [`Client::health`] checks that the service is reachable and accepts the credentials,
 //! for a readiness probe or a monitor.
 //!
+//! # When the service is unreachable (fail mode)
+//!
+//! - Starting or finishing a sign-in needs the service: with it unreachable the sign-in
+//!   fails, whatever the app's settings; only the service can prove the user's identity.
+//! - Checking a user who is already signed in (a store read, or
+//!   [`Session::refresh_within`] the [`DEFAULT_CHECK_BUDGET`]) may get no answer: an error
+//!   for which [`crate::Error::is_transient`] is true (`TRANSPORT`, `TIMEOUT`, `HTTP` 429
+//!   and 5xx, an unreachable store), or a session the Monitor reports unreachable. Apps
+//!   **fail closed** by default: the user is treated as not signed in. **Fail open** (the
+//!   user keeps the last known status, and each such request is logged as a warning) is
+//!   an explicit choice only; it never overrides a known ended status, and other errors
+//!   (`UNAUTHORIZED`, `PROTOCOL`, ...) fail closed in both modes. The web adapters take it
+//!   as `fail_mode` (`DEVICEAUTH_FAIL_MODE`). See `docs/operations.md`.
+//!
 //! [`SessionData`] is the serializable state of a session, to keep in your web session
 //! store and [`Client::resume`] later.
 
+mod app_secrets;
 mod attempt_limit;
 pub(crate) mod client;
 mod health;
