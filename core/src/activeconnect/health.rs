@@ -22,8 +22,10 @@
 //!
 //! The call only reads: no user is added, no push, SMS or session is started. It is sent
 //! once (never retried: a monitoring system calls again on its own schedule), except the
-//! one re-signed try every call gets when the service refuses the local clock; the whole
-//! check gives up at its budget (`TIMEOUT`). A service that cannot be reached is
+//! second tries every application-signed call gets after a refusal (re-signed once with
+//! the server's clock; once with the other secret of
+//! [`super::ClientBuilder::next_application_secret`]); the whole check gives up at its
+//! budget (`TIMEOUT`). A service that cannot be reached is
 //! `TRANSPORT`, naming the origin.
 
 use std::time::Duration;
