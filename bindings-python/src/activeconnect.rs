@@ -73,16 +73,20 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (application_id, application_secret, base_url = None, **options))]
+    #[pyo3(signature = (application_id, application_secret, base_url = None, next_application_secret = None, **options))]
     fn new(
         application_id: Text,
         application_secret: Text,
         base_url: Option<Text>,
+        next_application_secret: Option<Text>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut builder = core::Client::builder(application_id.0, application_secret.0);
         if let Some(url) = base_url {
             builder = builder.base_url(url.0);
+        }
+        if let Some(next) = next_application_secret {
+            builder = builder.next_application_secret(next.0);
         }
         Ok(Client { inner: apply_http!(builder, Http::from_kwargs(options)?)? })
     }

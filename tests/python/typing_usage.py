@@ -92,6 +92,7 @@ def sync_usage(base_url: str) -> bool:
     never: RetryPolicy = RetryPolicy.never()
     numbers: tuple[int, float, float, float] = (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.deadline)
     client: Client = activeconnect.Client("APP_ID", "APP_SECRET", base_url=base_url, timeout=10.0, retry=never, user_agent="x/1")
+    rotating: Client = activeconnect.Client("APP_ID", "APP_SECRET", next_application_secret="NEXT", base_url=base_url)
     app_id: str = client.application_id
     url: str = client.base_url
     added: AddedUsers = client.add_users(["u1", "u2"])

@@ -109,6 +109,7 @@ class Client:
         application_id: str,
         application_secret: str,
         base_url: str | None = None,
+        next_application_secret: str | None = None,
         **options: Unpack[HttpOptions],
     ) -> Client: ...
     @property

@@ -104,9 +104,10 @@ class _Client(Generic[_S]):
         application_id: str,
         application_secret: str,
         base_url: Optional[str] = None,
+        next_application_secret: Optional[str] = None,
         **options: Unpack[HttpOptions],
     ) -> None:
-        self._native = _native.Client(application_id, application_secret, base_url, **options)
+        self._native = _native.Client(application_id, application_secret, base_url, next_application_secret, **options)
 
     def _session(self, native: _native.Session) -> _S:
         raise NotImplementedError
@@ -149,7 +150,10 @@ class Client(_Client["Session"]):
     asyncio. Bad values raise :class:`InvalidArgumentError` before any request is sent.
 
     ``base_url`` defaults to ``$ACTIVE_CONNECT_SERVER`` (then ``$IAMPASS_SERVER``), else the
-    production service. The keyword options are :class:`HttpOptions` (``timeout`` of one
+    production service. ``next_application_secret`` is for changing the secret without
+    downtime: a call the service refuses with the current secret is sent once more signed
+    with the next (a refused signature was not acted on), which is used first once accepted
+    (see docs/operations.md). The keyword options are :class:`HttpOptions` (``timeout`` of one
     HTTP request in seconds, ``retry``, ``user_agent``, ``allow_insecure_http``,
     ``allowed_origins``, ``ca_file``). The client is thread-safe and safe to use after
     ``os.fork()`` (the child builds its own connection pool).
