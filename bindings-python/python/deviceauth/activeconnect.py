@@ -11,7 +11,7 @@
    notices remote logout and walkaway; :meth:`Session.logout` ends it.
 
 :meth:`Client.health` checks that the service is reachable and accepts the application's
-credentials, with one read-only request inside a short budget (for a readiness probe).
+credentials, with one read-only request inside a short budget (for a start-up check and alerting).
 
 :meth:`Client.with_attempt_limit` limits sign-in requests per user (push-bombing
 defence), counted in a store shared by every process of the app.

@@ -11,7 +11,7 @@
 //!    [`DEFAULT_CHECK_BUDGET`]) notices remote logout and walkaway; [`Session::logout`] ends it.
 //!
 //! [`Client::health`] checks that the service is reachable and accepts the credentials,
-//! for a readiness probe or a monitor.
+//! for a start-up check and alerting.
 //!
 //! # When the service is unreachable (fail mode)
 //!
