@@ -1,32 +1,7 @@
 //! `Client::health`: is the service reachable, and does it accept this application's
 //! credentials? Answered with one signed, read-only request inside a short budget.
 //!
-//! # The request, and why it proves what it says
-//!
-//! `GET /management/has_registered_mobile_device/{app}/{HEALTH_PROBE_USER}`, signed with
-//! the application's credentials. Its answers tell the cases apart:
-//!
-//! - **401/403**: the service knows the application but refused the signature (wrong
-//!   secret, or a clock far off): `UNAUTHORIZED`, naming the application secret.
-//! - **404 `Client Application <id> not found`**: the service looks the application up
-//!   before it checks the signature (it needs the application to find the secret), so this
-//!   says the application id is wrong: `UNAUTHORIZED`, naming the application id.
-//! - **404 `User <id> not found`**: the user is looked up by the call itself, after the
-//!   signature was verified, so the credentials were accepted: healthy. (This is the
-//!   usual answer: the probe user is never added.)
-//! - **200** `{"status": true, "device_registered": ...}`: healthy (someone added a user
-//!   with the probe's id; the answer is read and thrown away).
-//! - Any other 404 (an HTML page, a proxy's "Not Found"): the base URL does not lead to
-//!   the service: `NOT_FOUND`, naming the base URL. Other statuses are the usual errors
-//!   (`HTTP` for 429 and 5xx).
-//!
-//! The call only reads: no user is added, no push, SMS or session is started. It is sent
-//! once (never retried: a monitoring system calls again on its own schedule), except the
-//! second tries every application-signed call gets after a refusal (re-signed once with
-//! the server's clock; once with the other secret of
-//! [`super::ClientBuilder::next_application_secret`]); the whole check gives up at its
-//! budget (`TIMEOUT`). A service that cannot be reached is
-//! `TRANSPORT`, naming the origin.
+//! The request and what each answer means are on [`Client::health_within`].
 
 use std::time::Duration;
 
@@ -62,11 +37,37 @@ impl Client {
     }
 
     /// Checks that the service is reachable and accepts this application's credentials,
-    /// with one read-only signed request (see the [module](self) for which request and
-    /// what each answer means), giving up after `budget` (`TIMEOUT`). `UNAUTHORIZED`
-    /// names the credential to check; `TRANSPORT` the origin that could not be reached.
-    /// A budget of zero or above [`crate::MAX_DURATION`] is `INVALID_ARGUMENT`, and
-    /// nothing is sent.
+    /// with one read-only signed request, giving up after `budget` (`TIMEOUT`).
+    /// `UNAUTHORIZED` names the credential to check; `TRANSPORT` the origin that could not
+    /// be reached. A budget of zero or above [`crate::MAX_DURATION`] is
+    /// `INVALID_ARGUMENT`, and nothing is sent.
+    ///
+    /// # The request, and why it proves what it says
+    ///
+    /// `GET /management/has_registered_mobile_device/{app}/{HEALTH_PROBE_USER}`, signed with
+    /// the application's credentials. Its answers tell the cases apart:
+    ///
+    /// - **401/403**: the service knows the application but refused the signature (wrong
+    ///   secret, or a clock far off): `UNAUTHORIZED`, naming the application secret.
+    /// - **404 `Client Application <id> not found`**: the service looks the application up
+    ///   before it checks the signature (it needs the application to find the secret), so this
+    ///   says the application id is wrong: `UNAUTHORIZED`, naming the application id.
+    /// - **404 `User <id> not found`**: the user is looked up by the call itself, after the
+    ///   signature was verified, so the credentials were accepted: healthy. (This is the
+    ///   usual answer: the probe user is never added.)
+    /// - **200** `{"status": true, "device_registered": ...}`: healthy (someone added a user
+    ///   with the probe's id; the answer is read and thrown away).
+    /// - Any other 404 (an HTML page, a proxy's "Not Found"): the base URL does not lead to
+    ///   the service: `NOT_FOUND`, naming the base URL. Other statuses are the usual errors
+    ///   (`HTTP` for 429 and 5xx).
+    ///
+    /// The call only reads: no user is added, no push, SMS or session is started. It is sent
+    /// once (never retried: a monitoring system calls again on its own schedule), except the
+    /// second tries every application-signed call gets after a refusal (re-signed once with
+    /// the server's clock; once with the other secret of
+    /// [`super::ClientBuilder::next_application_secret`]); the whole check gives up at its
+    /// budget (`TIMEOUT`). A service that cannot be reached is `TRANSPORT`, naming the
+    /// origin.
     pub async fn health_within(&self, budget: Duration) -> Result<Health> {
         check_positive("health timeout", budget)?;
         let url = self.management_url("has_registered_mobile_device", Some(HEALTH_PROBE_USER))?;
