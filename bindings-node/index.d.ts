@@ -79,6 +79,10 @@ export declare namespace activeconnect {
 
   /** The default budget of one status check inside a web request, in milliseconds (2000): `session.refresh({ timeoutMs: DEFAULT_CHECK_BUDGET_MS })`. */
   const DEFAULT_CHECK_BUDGET_MS: number
+  /** The default budget of `client.health()`, in milliseconds (3000). */
+  const DEFAULT_HEALTH_BUDGET_MS: number
+  /** The user id `client.health()` asks about (`has_registered_mobile_device`); it is never added. */
+  const HEALTH_PROBE_USER: string
   /** Over for good (`closed`, `timeout`, `failed`, `cancelled`, ...). */
   function isEnded(status: Status): boolean
 
@@ -99,6 +103,12 @@ export declare namespace activeconnect {
     applicationId: string
     /** Never shown by `util.inspect` or in error messages. */
     applicationSecret: string
+    /**
+     * The next secret, while the secret is being changed: a call the service refuses with
+     * `applicationSecret` is sent once more signed with this one (a refused signature was not
+     * acted on), and once accepted it is used first. See docs/operations.md. Never shown.
+     */
+    nextApplicationSecret?: string | undefined
     /** Default: `$ACTIVE_CONNECT_SERVER`, then `$IAMPASS_SERVER`, then the service. */
     baseUrl?: string | undefined
   }
@@ -147,6 +157,20 @@ export declare namespace activeconnect {
     signal?: AbortSignal | undefined
   }
 
+  /** Options of `client.health`. */
+  interface HealthOptions {
+    /** The most the check may take, in milliseconds (default `DEFAULT_HEALTH_BUDGET_MS`); then `TIMEOUT`. */
+    timeoutMs?: number | undefined
+  }
+
+  /** A passed health check. */
+  interface Health {
+    /** How long the check took, in milliseconds. */
+    latencyMs: number
+    /** The origin checked, `scheme://host[:port]`. */
+    origin: string
+  }
+
   /** Options of `client.withAttemptLimit`. */
   interface AttemptLimitOptions {
     /** `'memory'`, `'sqlite:///path/to/file'`, `'postgresql://...'` or `'redis://...'`: every process on the store shares the count. */
@@ -185,6 +209,15 @@ export declare namespace activeconnect {
     deleteUsers(users: string[]): Promise<void>
     deviceRegistrationLink(user: string, options?: RegistrationLinkOptions): Promise<string>
     hasRegisteredMobileDevice(user: string): Promise<boolean>
+    /**
+     * Checks that the service is reachable and accepts this application's credentials, with
+     * one signed read-only request (`has_registered_mobile_device` for `HEALTH_PROBE_USER`,
+     * never added): no user, push, SMS or session is made, and it is never retried. Rejects
+     * `UNAUTHORIZED` naming the credential to check (secret or application id), `TRANSPORT`
+     * naming the origin it could not reach, `TIMEOUT` past `timeoutMs`, `NOT_FOUND` when the
+     * base URL does not lead to the service.
+     */
+    health(options?: HealthOptions): Promise<Health>
     lostUserMobileDevice(user: string): Promise<string>
     sendRegistrationSms(user: string, phoneNumber: string, options?: RegistrationSmsOptions): Promise<void>
     /** Pushes a sign-in to the user's phone; rejects `NOT_STARTED` (with `reason`) when refused. */

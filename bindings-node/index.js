@@ -307,9 +307,15 @@ class Client {
       return;
     }
     this.#n = sync(() => {
-      const o = options(clientOptions, 'options', { applicationId: text, applicationSecret: text, baseUrl: text, ...HTTP });
-      const id = required(o, 'applicationId');
-      return new native.AcClient({ applicationId: id, applicationSecret: required(o, 'applicationSecret'), baseUrl: o.baseUrl, http: http(o) });
+      const fields = { applicationId: text, applicationSecret: text, nextApplicationSecret: text, baseUrl: text, ...HTTP };
+      const o = options(clientOptions, 'options', fields);
+      return new native.AcClient({
+        applicationId: required(o, 'applicationId'),
+        applicationSecret: required(o, 'applicationSecret'),
+        nextApplicationSecret: o.nextApplicationSecret,
+        baseUrl: o.baseUrl,
+        http: http(o),
+      });
     });
   }
 
@@ -342,6 +348,18 @@ class Client {
   hasRegisteredMobileDevice(user) {
     const n = this.#n;
     return attempt(() => n.hasRegisteredMobileDevice(text(user, 'user')));
+  }
+
+  /**
+   * Checks that the service is reachable and accepts this application's credentials, with
+   * one read-only signed request inside `timeoutMs` (default `DEFAULT_HEALTH_BUDGET_MS`).
+   */
+  health(healthOptions) {
+    const n = this.#n;
+    return attempt(() => {
+      const o = options(healthOptions, 'options', { timeoutMs: number });
+      return n.health({ timeoutMs: o.timeoutMs });
+    });
   }
 
   lostUserMobileDevice(user) {
@@ -652,6 +670,10 @@ const activeconnect = {
   /** The shard (from 0) of a session token among `count` shards; the same in every language. */
   /** The default budget of one status check inside a web request: `session.refresh({ timeoutMs })` (2000). */
   DEFAULT_CHECK_BUDGET_MS: native.DEFAULT_CHECK_BUDGET_MS,
+  /** The default budget of `client.health()` (3000). */
+  DEFAULT_HEALTH_BUDGET_MS: native.DEFAULT_HEALTH_BUDGET_MS,
+  /** The user id `client.health()` asks about; never added. */
+  HEALTH_PROBE_USER: native.HEALTH_PROBE_USER,
   shardOf: (sessionToken, count) => sync(() => native.shardOf(text(sessionToken, 'sessionToken'), number(count, 'count'))),
   /** `pending` or `identifying`. */
   isInProgress: statusIs(1),

@@ -18,6 +18,7 @@ use crate::{CancelToken, HttpOptions, millis, whole};
 pub struct AcClientOptions {
     pub application_id: String,
     pub application_secret: String,
+    pub next_application_secret: Option<String>,
     pub base_url: Option<String>,
     pub http: HttpOptions,
 }
@@ -29,6 +30,9 @@ impl TryFrom<AcClientOptions> for core::ClientBuilder {
         let mut builder = core::Client::builder(options.application_id, options.application_secret);
         if let Some(url) = options.base_url {
             builder = builder.base_url(url);
+        }
+        if let Some(next) = options.next_application_secret {
+            builder = builder.next_application_secret(next);
         }
         options.http.apply(builder)
     }
@@ -106,6 +110,27 @@ impl TryFrom<&AttemptLimitOptions> for core::AttemptLimit {
 /// (`activeconnect::DEFAULT_CHECK_BUDGET`).
 #[napi]
 pub const DEFAULT_CHECK_BUDGET_MS: u32 = core::DEFAULT_CHECK_BUDGET.as_millis() as u32;
+
+/// The default budget of `health`, in milliseconds (`activeconnect::DEFAULT_HEALTH_BUDGET`).
+#[napi]
+pub const DEFAULT_HEALTH_BUDGET_MS: u32 = core::DEFAULT_HEALTH_BUDGET.as_millis() as u32;
+
+/// The user id a health check asks about (`activeconnect::HEALTH_PROBE_USER`).
+#[napi]
+pub const HEALTH_PROBE_USER: &str = core::HEALTH_PROBE_USER;
+
+/// Options of `health`.
+#[napi(object)]
+pub struct HealthOptions {
+    pub timeout_ms: Option<f64>,
+}
+
+/// A passed health check (`activeconnect::Health`).
+#[napi(object)]
+pub struct Health {
+    pub latency_ms: f64,
+    pub origin: String,
+}
 
 /// Options of `watch`.
 #[napi(object)]
@@ -214,6 +239,20 @@ impl AcClient {
     pub fn has_registered_mobile_device(&self, env: Env, user: String) -> napi::Result<Promise> {
         let client = self.inner.clone();
         settle::promise(&env, async move { client.has_registered_mobile_device(&user).await })
+    }
+
+    /// `Client::health`; with `timeoutMs`, `Client::health_within` that budget.
+    #[napi(ts_return_type = "Promise<Health>")]
+    pub fn health(&self, env: Env, options: Option<HealthOptions>) -> napi::Result<Promise> {
+        let client = self.inner.clone();
+        let budget = millis("timeoutMs", options.and_then(|o| o.timeout_ms));
+        settle::promise(&env, async move {
+            let health = match budget? {
+                None => client.health().await?,
+                Some(budget) => client.health_within(budget).await?,
+            };
+            Ok(Health { latency_ms: health.latency.as_secs_f64() * 1000.0, origin: health.origin })
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]

@@ -58,6 +58,11 @@ fn added(added: core::AddedUsers) -> Make<(Vec<String>, Vec<String>)> {
     Make("AddedUsers", (added.created, added.existing))
 }
 
+/// `Health(latency, origin)`, the latency in seconds.
+fn health(health: core::Health) -> Make<(f64, String)> {
+    Make("Health", (health.latency.as_secs_f64(), health.origin))
+}
+
 /// The native Activeconnect client (`deviceauth.activeconnect.Client` and `AsyncClient`
 /// wrap it).
 #[pyclass(frozen, module = "deviceauth._native", name = "Client")]
@@ -68,16 +73,20 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (application_id, application_secret, base_url = None, **options))]
+    #[pyo3(signature = (application_id, application_secret, base_url = None, next_application_secret = None, **options))]
     fn new(
         application_id: Text,
         application_secret: Text,
         base_url: Option<Text>,
+        next_application_secret: Option<Text>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut builder = core::Client::builder(application_id.0, application_secret.0);
         if let Some(url) = base_url {
             builder = builder.base_url(url.0);
+        }
+        if let Some(next) = next_application_secret {
+            builder = builder.next_application_secret(next.0);
         }
         Ok(Client { inner: apply_http!(builder, Http::from_kwargs(options)?)? })
     }
@@ -116,6 +125,20 @@ impl Client {
     fn has_registered_mobile_device(&self, user: Text) -> Pending {
         let client = self.inner.clone();
         Pending::new(async move { client.has_registered_mobile_device(&user).await })
+    }
+
+    /// `Client::health`; with `timeout` (seconds), `Client::health_within` that budget.
+    #[pyo3(signature = (timeout = None))]
+    fn health(&self, timeout: Option<Float>) -> PyResult<Pending> {
+        let budget = seconds("timeout", timeout)?;
+        let client = self.inner.clone();
+        Ok(Pending::new(async move {
+            match budget {
+                None => client.health().await,
+                Some(budget) => client.health_within(budget).await,
+            }
+            .map(health)
+        }))
     }
 
     fn lost_user_mobile_device(&self, user: Text) -> Pending {

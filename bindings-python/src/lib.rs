@@ -58,6 +58,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SERVER_ENV", deviceauth::activeconnect::SERVER_ENV)?;
     m.add("MAX_USER_ID_BYTES", deviceauth::activeconnect::MAX_USER_ID_BYTES)?;
     m.add("DEFAULT_CHECK_BUDGET", deviceauth::activeconnect::DEFAULT_CHECK_BUDGET.as_secs_f64())?;
+    m.add("DEFAULT_HEALTH_BUDGET", deviceauth::activeconnect::DEFAULT_HEALTH_BUDGET.as_secs_f64())?;
+    m.add("HEALTH_PROBE_USER", deviceauth::activeconnect::HEALTH_PROBE_USER)?;
     m.add_function(wrap_pyfunction!(activeconnect::monitor::shard_of, m)?)?;
     m.add_function(wrap_pyfunction!(qr::svg, m)?)?;
     m.add_function(wrap_pyfunction!(qr::terminal, m)?)?;

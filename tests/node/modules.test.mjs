@@ -39,8 +39,8 @@ describe('module formats', () => {
     );
     assert.deepEqual(out.keys, ['DeviceAuthError', 'ErrorCode', 'activeconnect', 'logs', 'projectinsight', 'qr']);
     assert.deepEqual(out.ac, [
-      'Client', 'DEFAULT_CHECK_BUDGET_MS', 'Monitor', 'MonitorEvents', 'Session', 'StatusWatch', 'StoreMonitor', 'isAuthenticated',
-      'isEnded', 'isInProgress', 'shardOf',
+      'Client', 'DEFAULT_CHECK_BUDGET_MS', 'DEFAULT_HEALTH_BUDGET_MS', 'HEALTH_PROBE_USER', 'Monitor', 'MonitorEvents', 'Session',
+      'StatusWatch', 'StoreMonitor', 'isAuthenticated', 'isEnded', 'isInProgress', 'shardOf',
     ]);
     assert.deepEqual(out.pi, ['ApiClient', 'Client', 'DeviceActivation']);
     assert.equal(out.id, 'A');

@@ -92,6 +92,7 @@ def sync_usage(base_url: str) -> bool:
     never: RetryPolicy = RetryPolicy.never()
     numbers: tuple[int, float, float, float] = (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.deadline)
     client: Client = activeconnect.Client("APP_ID", "APP_SECRET", base_url=base_url, timeout=10.0, retry=never, user_agent="x/1")
+    rotating: Client = activeconnect.Client("APP_ID", "APP_SECRET", next_application_secret="NEXT", base_url=base_url)
     app_id: str = client.application_id
     url: str = client.base_url
     added: AddedUsers = client.add_users(["u1", "u2"])
@@ -101,6 +102,10 @@ def sync_usage(base_url: str) -> bool:
     client.delete_users(["u1"])
     link: str = client.device_registration_link("u1", display_name="u1@shop")
     has_device: bool = client.has_registered_mobile_device("u1")
+    health: activeconnect.Health = client.health(timeout=activeconnect.DEFAULT_HEALTH_BUDGET)
+    latency: float = health.latency
+    origin: str = client.health().origin
+    probe: str = activeconnect.HEALTH_PROBE_USER
     new_link: str = client.lost_user_mobile_device("u1")
     client.send_registration_sms("u1", "+15550100", display_name=None, message=None)
     try:
@@ -162,6 +167,7 @@ async def async_usage(base_url: str) -> Status:
     await client.delete_users(["u1"])
     link: str = await client.device_registration_link("u1", display_name="u1@shop")
     has_device: bool = await client.has_registered_mobile_device("u1")
+    health: activeconnect.Health = await client.health(timeout=None)
     new_link: str = await client.lost_user_mobile_device("u1")
     await client.send_registration_sms("u1", "+15550100")
     session: AsyncSession = await client.authenticate_user("u1", methods=None, duration_seconds=None)

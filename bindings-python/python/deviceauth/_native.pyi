@@ -14,6 +14,7 @@ from typing_extensions import Unpack
 from ._types import (
     AddedUsers,
     DeviceActivation,
+    Health,
     HttpOptions,
     Method,
     MonitorEvent,
@@ -27,7 +28,8 @@ _T_co = TypeVar("_T_co", covariant=True)
 __all__ = [
     "__version__", "Pending", "Drain", "Client", "Session", "Watch", "Monitor", "StoreMonitor",
     "ProjectInsightClient", "ApiClient", "RetryPolicy",
-    "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET", "shard_of", "svg", "terminal",
+    "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET", "DEFAULT_HEALTH_BUDGET",
+    "HEALTH_PROBE_USER", "shard_of", "svg", "terminal",
     "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator",
 ]
 
@@ -40,6 +42,10 @@ SERVER_ENV: str
 MAX_USER_ID_BYTES: int
 #: The default budget of one status check inside a web request, in seconds (2.0).
 DEFAULT_CHECK_BUDGET: float
+#: The default budget of ``Client.health()``, in seconds (3.0).
+DEFAULT_HEALTH_BUDGET: float
+#: The user id a health check asks about (never added).
+HEALTH_PROBE_USER: str
 
 def _at_exit() -> None: ...
 def _after_fork_in_child() -> None: ...
@@ -103,6 +109,7 @@ class Client:
         application_id: str,
         application_secret: str,
         base_url: str | None = None,
+        next_application_secret: str | None = None,
         **options: Unpack[HttpOptions],
     ) -> Client: ...
     @property
@@ -114,6 +121,7 @@ class Client:
     def delete_users(self, users: Sequence[str]) -> Pending[None]: ...
     def device_registration_link(self, user: str, display_name: str | None = None) -> Pending[str]: ...
     def has_registered_mobile_device(self, user: str) -> Pending[bool]: ...
+    def health(self, timeout: float | None = None) -> Pending[Health]: ...
     def lost_user_mobile_device(self, user: str) -> Pending[str]: ...
     def send_registration_sms(
         self, user: str, phone_number: str, display_name: str | None = None, message: str | None = None

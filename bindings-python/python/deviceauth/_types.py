@@ -1,5 +1,5 @@
 """The pure-Python types of deviceauth: the enums :class:`Status` and :class:`Method`, the
-result classes the native layer makes (:class:`AddedUsers`, :class:`MonitorEvent`,
+result classes the native layer makes (:class:`AddedUsers`, :class:`Health`, :class:`MonitorEvent`,
 :class:`StoredStatus`, :class:`PendingActivation`, :class:`DeviceActivation`), and :class:`HttpOptions`, the
 keyword options of every client."""
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._native import RetryPolicy
 
 __all__ = [
-    "Status", "Method", "HttpOptions", "AddedUsers", "MonitorEvent", "StoredStatus", "PendingActivation",
+    "Status", "Method", "HttpOptions", "AddedUsers", "Health", "MonitorEvent", "StoredStatus", "PendingActivation",
     "DeviceActivation",
 ]  # fmt: skip
 
@@ -130,6 +130,15 @@ class AddedUsers(NamedTuple):
     created: List[str]
     #: Users that existed before the call.
     existing: List[str]
+
+
+class Health(NamedTuple):
+    """A passed health check (``Client.health()``)."""
+
+    #: How long the check took, in seconds.
+    latency: float
+    #: The origin checked, ``scheme://host[:port]``.
+    origin: str
 
 
 class MonitorEvent(NamedTuple):

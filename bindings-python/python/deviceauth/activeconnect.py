@@ -10,6 +10,9 @@
    :meth:`Session.refresh`; in a web request ``refresh(timeout=DEFAULT_CHECK_BUDGET)``)
    notices remote logout and walkaway; :meth:`Session.logout` ends it.
 
+:meth:`Client.health` checks that the service is reachable and accepts the application's
+credentials, with one read-only request inside a short budget (for a start-up check and alerting).
+
 :meth:`Client.with_attempt_limit` limits sign-in requests per user (push-bombing
 defence), counted in a store shared by every process of the app.
 
@@ -52,8 +55,17 @@ from typing import (
 
 from . import _native
 from ._errors import *  # noqa: F403 (every exception class, re-exported)
-from ._native import DEFAULT_BASE_URL, DEFAULT_CHECK_BUDGET, MAX_USER_ID_BYTES, SERVER_ENV, RetryPolicy, shard_of
-from ._types import AddedUsers, HttpOptions, Method, MonitorEvent, Status, StoredStatus, _stored, _then
+from ._native import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CHECK_BUDGET,
+    DEFAULT_HEALTH_BUDGET,
+    HEALTH_PROBE_USER,
+    MAX_USER_ID_BYTES,
+    SERVER_ENV,
+    RetryPolicy,
+    shard_of,
+)
+from ._types import AddedUsers, Health, HttpOptions, Method, MonitorEvent, Status, StoredStatus, _stored, _then
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,7 +73,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Client", "AsyncClient", "Session", "AsyncSession", "StatusIterator", "AsyncStatusIterator",
     "AddedUsers", "Monitor", "AsyncMonitor", "MonitorEvent", "StoredStatus", "shard_of", "Status", "Method",
-    "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET"
+    "HttpOptions", "RetryPolicy", "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET",
+    "Health", "DEFAULT_HEALTH_BUDGET", "HEALTH_PROBE_USER"
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",
@@ -91,9 +104,10 @@ class _Client(Generic[_S]):
         application_id: str,
         application_secret: str,
         base_url: Optional[str] = None,
+        next_application_secret: Optional[str] = None,
         **options: Unpack[HttpOptions],
     ) -> None:
-        self._native = _native.Client(application_id, application_secret, base_url, **options)
+        self._native = _native.Client(application_id, application_secret, base_url, next_application_secret, **options)
 
     def _session(self, native: _native.Session) -> _S:
         raise NotImplementedError
@@ -136,7 +150,10 @@ class Client(_Client["Session"]):
     asyncio. Bad values raise :class:`InvalidArgumentError` before any request is sent.
 
     ``base_url`` defaults to ``$ACTIVE_CONNECT_SERVER`` (then ``$IAMPASS_SERVER``), else the
-    production service. The keyword options are :class:`HttpOptions` (``timeout`` of one
+    production service. ``next_application_secret`` is for changing the secret without
+    downtime: a call the service refuses with the current secret is sent once more signed
+    with the next (a refused signature was not acted on), which is used first once accepted
+    (see docs/operations.md). The keyword options are :class:`HttpOptions` (``timeout`` of one
     HTTP request in seconds, ``retry``, ``user_agent``, ``allow_insecure_http``,
     ``allowed_origins``, ``ca_file``). The client is thread-safe and safe to use after
     ``os.fork()`` (the child builds its own connection pool).
@@ -168,6 +185,18 @@ class Client(_Client["Session"]):
     def has_registered_mobile_device(self, user: str) -> bool:
         """Whether the user has registered a phone."""
         return self._native.has_registered_mobile_device(user).wait()
+
+    def health(self, timeout: Optional[float] = None) -> Health:
+        """Checks that the service is reachable and accepts this application's credentials,
+        with one signed read-only request (``has_registered_mobile_device`` for
+        :data:`HEALTH_PROBE_USER`, which is never added): no user, push, SMS or session is
+        made. Returns :class:`Health` (``latency`` in seconds, ``origin``). Raises
+        :class:`UnauthorizedError` naming the credential to check (secret or application
+        id), :class:`TransportError` naming the origin it could not reach,
+        :class:`TimeoutError` after ``timeout`` seconds (default
+        :data:`DEFAULT_HEALTH_BUDGET`, 3), :class:`NotFoundError` when the base URL does
+        not lead to the service. Sent once, never retried."""
+        return self._native.health(timeout).wait()
 
     def lost_user_mobile_device(self, user: str) -> str:
         """Disables the user's phone and returns a new registration link."""
@@ -240,6 +269,10 @@ class AsyncClient(_Client["AsyncSession"]):
     def has_registered_mobile_device(self, user: str) -> Awaitable[bool]:
         """See :meth:`Client.has_registered_mobile_device`."""
         return self._native.has_registered_mobile_device(user)
+
+    def health(self, timeout: Optional[float] = None) -> Awaitable[Health]:
+        """See :meth:`Client.health`."""
+        return self._native.health(timeout)
 
     def lost_user_mobile_device(self, user: str) -> Awaitable[str]:
         """See :meth:`Client.lost_user_mobile_device`."""

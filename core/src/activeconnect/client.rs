@@ -7,6 +7,7 @@ use reqwest::Method as HttpMethod;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::app_secrets::AppSecrets;
 use super::attempt_limit::AttemptLimiter;
 use super::session::wire_status;
 use super::signing::{Clock, NonceSource, Signer};
@@ -17,7 +18,7 @@ use super::{AttemptLimit, AuthenticateOptions, Session, SessionData, Status};
 use crate::transport::{
     HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
 };
-use crate::{Error, Result, Secret};
+use crate::{Error, Result, RetryPolicy, Secret};
 
 /// The production service.
 pub const DEFAULT_BASE_URL: &str = "https://activeconnect.activeapi.ninja";
@@ -47,6 +48,7 @@ pub struct AddedUsers {
 pub struct ClientBuilder {
     application_id: String,
     application_secret: Secret,
+    next_application_secret: Option<Secret>,
     base_url: Option<String>,
     http: HttpOptions,
     clock: Option<Arc<dyn Clock>>,
@@ -63,6 +65,16 @@ impl ClientBuilder {
     }
 
     http_builder_methods!();
+
+    /// The next application secret, for changing secrets without downtime: a call the
+    /// service refuses (401/403) when signed with the current secret is sent once more,
+    /// signed with this one (a refused signature proves the service did not act, so
+    /// nothing happens twice), and once the service accepts it, calls sign with it first.
+    /// See `docs/operations.md`, "Rotating the application secret".
+    pub fn next_application_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.next_application_secret = Some(secret.into());
+        self
+    }
 
     /// Limits sign-in requests per user (push-bombing defence): `authenticate_user` counts
     /// each request in `store` (shared by every process on it) and refuses one over
@@ -96,6 +108,14 @@ impl ClientBuilder {
         if self.application_secret.expose_secret().trim().is_empty() {
             return Err(Error::invalid("application_secret must not be empty"));
         }
+        if let Some(next) = &self.next_application_secret {
+            if next.expose_secret().trim().is_empty() {
+                return Err(Error::invalid("next_application_secret must not be empty"));
+            }
+            if next.expose_secret() == self.application_secret.expose_secret() {
+                return Err(Error::invalid("next_application_secret must differ from application_secret"));
+            }
+        }
         let base_url = match self.base_url {
             Some(url) => url,
             None => [SERVER_ENV, "IAMPASS_SERVER"]
@@ -117,7 +137,7 @@ impl ClientBuilder {
                 base_url,
                 transport,
                 application_id,
-                application_secret: self.application_secret,
+                secrets: AppSecrets::new(self.application_secret, self.next_application_secret),
                 signer,
                 status_flights: StatusFlights::default(),
             }),
@@ -140,7 +160,7 @@ struct Inner {
     base_url: Url,
     transport: Transport,
     application_id: String,
-    application_secret: Secret,
+    secrets: AppSecrets,
     signer: Signer,
     status_flights: StatusFlights,
 }
@@ -149,7 +169,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("application_id", &self.inner.application_id)
-            .field("application_secret", &self.inner.application_secret)
+            .field("application_secrets", &self.inner.secrets)
             .field("base_url", &self.inner.base_url.as_str())
             .field("attempt_limit", &self.attempt_limit())
             .finish()
@@ -162,6 +182,7 @@ impl Client {
         ClientBuilder {
             application_id: application_id.into(),
             application_secret: application_secret.into(),
+            next_application_secret: None,
             base_url: None,
             http: HttpOptions::default(),
             clock: None,
@@ -369,8 +390,8 @@ impl Client {
     /// Sends a request signed with the session's credentials (used by [`Session`]).
     pub(crate) async fn send_as_session(&self, method: HttpMethod, url: Url, data: &SessionData) -> Result<Reply> {
         let key = self.inner.signer.key(&data.session_token, &data.session_secret);
-        // The application secret too: a hostile server may know and echo it.
-        let secrets = vec![self.inner.application_secret.expose_secret()];
+        // The application secrets too: a hostile server may know and echo them.
+        let secrets = self.inner.secrets.all();
         let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
         self.inner.transport.send(request).await
     }
@@ -378,10 +399,34 @@ impl Client {
     /// Sends a request signed with the application's credentials. A 401/403 names the
     /// credentials to check.
     async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
+        self.send_with(method, url, json, replay, None).await
+    }
+
+    /// [`Client::send`], under `retry` instead of the client's retry policy when given.
+    pub(crate) async fn send_with(
+        &self,
+        method: HttpMethod,
+        url: Url,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+        retry: Option<RetryPolicy>,
+    ) -> Result<Reply> {
         let inner = &self.inner;
-        let key = inner.signer.key(&inner.application_id, &inner.application_secret);
-        let reply =
-            inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await?;
+        let order = inner.secrets.order();
+        let again = order.second.map(|_| (method.clone(), url.clone(), json.clone()));
+        let mut reply = self.send_signed(order.first, method, url, json, replay, retry).await?;
+        if let (401 | 403, Some(second), Some((method, url, json))) = (reply.status, order.second, again) {
+            // A refused signature was not acted on: the same call, signed with the other secret.
+            reply = self.send_signed(second, method, url, json, replay, retry).await?;
+            if !matches!(reply.status, 401 | 403) {
+                inner.secrets.accepted_second(&order);
+                log::warn!(
+                    "deviceauth: application {:?}: the service accepted the {} secret; signing with it first from now on",
+                    inner.application_id,
+                    if order.second_is_next { "next" } else { "previous" }
+                );
+            }
+        }
         if let 401 | 403 = reply.status {
             return Err(Error::Unauthorized {
                 status: reply.status,
@@ -395,6 +440,26 @@ impl Client {
         Ok(reply)
     }
 
+    /// Sends `request` signed with `secret` and the application id, scrubbing every
+    /// application secret from the answer's text.
+    async fn send_signed(
+        &self,
+        secret: &Secret,
+        method: HttpMethod,
+        url: Url,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+        retry: Option<RetryPolicy>,
+    ) -> Result<Reply> {
+        let inner = &self.inner;
+        let key = inner.signer.key(&inner.application_id, secret);
+        let request = Request { method, url, json, auth: Some(&key), replay, secrets: inner.secrets.all() };
+        match retry {
+            Some(retry) => inner.transport.send_with(request, retry).await,
+            None => inner.transport.send(request).await,
+        }
+    }
+
     async fn link(&self, url: Url, what: &str) -> Result<String> {
         let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: LinkReply = success(&reply)?.json(what)?;
@@ -402,7 +467,7 @@ impl Client {
         parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))
     }
 
-    fn management_url(&self, call: &str, user: Option<&str>) -> Result<Url> {
+    pub(crate) fn management_url(&self, call: &str, user: Option<&str>) -> Result<Url> {
         let app = self.inner.application_id.as_str();
         match user {
             Some(user) => {

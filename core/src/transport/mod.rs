@@ -178,6 +178,12 @@ impl Transport {
     /// Any HTTP response (error statuses included) is returned as a [`Reply`]; only
     /// failures to get one are errors.
     pub async fn send(&self, request: Request<'_>) -> Result<Reply> {
+        self.send_with(request, self.options.retry).await
+    }
+
+    /// [`Transport::send`] under `retry` instead of the client's policy (each attempt
+    /// still stops at the client's request timeout, or sooner at `retry`'s deadline).
+    pub async fn send_with(&self, request: Request<'_>, retry: RetryPolicy) -> Result<Reply> {
         self.check_url(&request.url)?;
         let mut scrub = Scrub::default();
         request
@@ -185,7 +191,6 @@ impl Transport {
             .iter()
             .chain(request.auth.map(|a| a.secrets()).unwrap_or_default().iter())
             .for_each(|s| scrub.add(s));
-        let retry = self.options.retry;
         let deadline = later(Instant::now(), retry.deadline);
         let mut attempt = 1;
         let mut resigned = false;

@@ -100,6 +100,27 @@ pub(crate) async fn register_device(State(s): St, Path((app, user)): Path<(Strin
     json(StatusCode::OK, json!({ "status": true }))
 }
 
+/// `POST /_emulator/apps/{app}/secret` with `{"application_secret"}`: rotates the
+/// application's secret, as the service's console does; the old one is refused from now on.
+pub(crate) async fn rotate_secret(State(s): St, Path(app): Path<String>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct NewSecret {
+        application_secret: String,
+    }
+    let Ok(NewSecret { application_secret }) = serde_json::from_slice::<NewSecret>(&body) else {
+        return control_error(StatusCode::BAD_REQUEST, "expected JSON {\"application_secret\": \"...\"}");
+    };
+    if application_secret.is_empty() {
+        return control_error(StatusCode::BAD_REQUEST, "application_secret must not be empty");
+    }
+    let mut dir = s.directory.lock();
+    let Some(a) = dir.apps.get_mut(&app) else {
+        return unknown_app(&app);
+    };
+    a.secret = application_secret;
+    json(StatusCode::OK, json!({ "application_id": app }))
+}
+
 /// `GET /_emulator/apps/{app}/sessions`: `[{"session_token", "user", "status"}]`, oldest first.
 pub(crate) async fn list_sessions(State(s): St, Path(app): Path<String>) -> Response {
     if s.app_secret(&app).is_none() {

@@ -30,6 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // Control API
         .route("/_emulator/apps", post(control::create_app).get(control::list_apps))
         .route("/_emulator/apps/{app}/users", get(control::list_users))
+        .route("/_emulator/apps/{app}/secret", post(control::rotate_secret))
         .route("/_emulator/apps/{app}/users/{user}/device", post(control::register_device))
         .route("/_emulator/apps/{app}/sessions", get(control::list_sessions))
         .route("/_emulator/apps/{app}/sms", get(control::list_sms))

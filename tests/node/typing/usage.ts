@@ -6,6 +6,7 @@ export async function signIn(): Promise<void> {
   const options: activeconnect.ClientOptions = {
     applicationId: 'APP_ID',
     applicationSecret: 'APP_SECRET',
+    nextApplicationSecret: 'NEXT_APP_SECRET',
     baseUrl: 'http://127.0.0.1:8790',
     timeoutMs: 10_000,
   };
@@ -21,6 +22,11 @@ export async function signIn(): Promise<void> {
   const linkOptions: activeconnect.RegistrationLinkOptions = { displayName: 'u1@shop' };
   const link: string = await client.deviceRegistrationLink('u1', linkOptions);
   const registered: boolean = await client.hasRegisteredMobileDevice('u1');
+  const healthOptions: activeconnect.HealthOptions = { timeoutMs: activeconnect.DEFAULT_HEALTH_BUDGET_MS };
+  const health: activeconnect.Health = await client.health(healthOptions);
+  const latencyMs: number = health.latencyMs;
+  const origin: string = (await client.health()).origin;
+  const probe: string = activeconnect.HEALTH_PROBE_USER;
   const fresh: string = await client.lostUserMobileDevice('u1');
   const sms: activeconnect.RegistrationSmsOptions = { displayName: 'u1@shop', message: 'Welcome' };
   await client.sendRegistrationSms('u1', '+15550100', sms);
