@@ -228,3 +228,18 @@ fn child_saver() {
         }
     }
 }
+
+/// With the `keyring` feature but no keyring answering (no D-Bus session, as on a server
+/// or in CI), the default store is the file.
+#[cfg(feature = "keyring")]
+#[test]
+fn without_a_keyring_the_default_store_is_the_file() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        eprintln!("skipped: a D-Bus session may offer a keyring here");
+        return;
+    }
+    let error = TokenStore::keyring().unwrap_err();
+    assert_eq!((error.code(), error.reason()), ("STORE", Some("UNREACHABLE")), "{error}");
+    let store = TokenStore::open_default().unwrap();
+    assert!(store.location().ends_with(deviceauth::projectinsight::TOKEN_FILE_NAME), "{}", store.location());
+}
