@@ -112,6 +112,8 @@ impl PiClient {
         })
     }
 
+    /// The core's arguments, one for one (the face gathers them from an options object).
+    #[allow(clippy::too_many_arguments)]
     #[napi(ts_return_type = "Promise<StoredToken>")]
     pub fn complete_and_store(
         &self,

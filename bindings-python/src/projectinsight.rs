@@ -8,8 +8,8 @@ use pyo3::types::PyDict;
 
 use crate::convert::{Http, Int, Make, Text, apply_http, count};
 use crate::errors::{IntoPyResult, invalid};
-use crate::token_store::{TokenStore, stored};
 use crate::runtime::Pending;
+use crate::token_store::{TokenStore, stored};
 
 /// `PendingActivation(id, url, expires_at)`.
 fn pending(p: core::PendingActivation) -> Make<(String, String, DateTime<Utc>)> {
@@ -108,8 +108,7 @@ impl Client {
         let minutes = count("timeout_minutes", timeout_minutes)?;
         let (client, store) = (self.inner.clone(), store.inner.clone());
         Ok(Pending::new(async move {
-            let done =
-                client.complete_and_store(&store, &account, &activation_id, &code, &client_agent, minutes).await;
+            let done = client.complete_and_store(&store, &account, &activation_id, &code, &client_agent, minutes).await;
             done.map(stored)
         }))
     }

@@ -80,7 +80,8 @@ async fn a_new_activation_replaces_the_stored_token() {
     let pi = env.pi();
     let pending = pi.reactivate(&store, "alice").await.unwrap();
     let code = env.activation_code(&pending.id).await;
-    let second = pi.complete_and_store(&store, "alice", &pending.id, &code, &first.client_agent, Some(30)).await.unwrap();
+    let second =
+        pi.complete_and_store(&store, "alice", &pending.id, &code, &first.client_agent, Some(30)).await.unwrap();
     assert_ne!(second.api_token, first.api_token);
     let now = store.load(&env.url("/api"), "alice").unwrap().unwrap();
     assert_eq!(now, second, "the new token replaced the old one");

@@ -87,8 +87,7 @@ impl TokenFile {
             return Ok(Contents { version: FORMAT_VERSION, tokens: Vec::new() });
         };
         let place = self.path.display().to_string();
-        let contents: Contents =
-            serde_json::from_slice(&bytes).map_err(|e| super::token_store::corrupt(&place, &e))?;
+        let contents: Contents = serde_json::from_slice(&bytes).map_err(|e| super::token_store::corrupt(&place, &e))?;
         if contents.version > FORMAT_VERSION {
             return Err(StoreError::new(
                 StoreErrorKind::SchemaTooNew,
@@ -156,7 +155,8 @@ mod private {
             return Err(insecure(path, &format!("belongs to user id {}, not to you ({me})", meta.uid())));
         }
         if private && meta.mode() & 0o077 != 0 {
-            let why = format!("has mode {:o}: others could read the token (chmod 600 it, or delete it)", meta.mode() & 0o777);
+            let why =
+                format!("has mode {:o}: others could read the token (chmod 600 it, or delete it)", meta.mode() & 0o777);
             return Err(insecure(path, &why));
         }
         Ok(())

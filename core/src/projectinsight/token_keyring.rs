@@ -25,7 +25,9 @@ fn entry(key: &TokenKey) -> StoreResult<keyring::Entry> {
 fn failure(error: keyring::Error) -> StoreError {
     let (kind, message) = match &error {
         keyring::Error::PlatformFailure(e) => (StoreErrorKind::Backend, format!("the keyring failed: {e}")),
-        keyring::Error::NoStorageAccess(e) => (StoreErrorKind::Unreachable, format!("the keyring is locked or unreachable: {e}")),
+        keyring::Error::NoStorageAccess(e) => {
+            (StoreErrorKind::Unreachable, format!("the keyring is locked or unreachable: {e}"))
+        }
         keyring::Error::NoDefaultStore => (StoreErrorKind::Unreachable, "no OS keyring answers".to_owned()),
         keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => {
             (StoreErrorKind::Corrupt, "the keyring entry is not a stored token".to_owned())

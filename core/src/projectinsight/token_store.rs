@@ -196,6 +196,10 @@ impl TokenStore {
 pub(crate) fn corrupt(place: &str, error: &serde_json::Error) -> StoreError {
     StoreError::new(
         StoreErrorKind::Corrupt,
-        format!("{place} is not a token store (line {}, column {}); delete it and activate again", error.line(), error.column()),
+        format!(
+            "{place} is not a token store (line {}, column {}); delete it and activate again",
+            error.line(),
+            error.column()
+        ),
     )
 }
