@@ -444,12 +444,79 @@ export declare namespace projectinsight {
     expiresAt: Date
   }
 
+  interface CompleteAndStoreOptions extends CompleteOptions {
+    /** Whose token it is (default `'default'`). */
+    account?: string | undefined
+  }
+
+  interface AccountOptions {
+    /** Whose token it is (default `'default'`). */
+    account?: string | undefined
+  }
+
+  interface ApiTokenOptions {
+    /** When the token expires: from 30 s before then, calls reject with `EXPIRED` without sending. */
+    expiresAt?: Date | undefined
+  }
+
+  interface TokenStoreOptions {
+    /** The token file (default: the OS keyring if the addon has one and it answers, else `TokenStore.defaultPath()`). */
+    path?: string | undefined
+  }
+
+  /** The account a token is stored under when none is named: `'default'`. */
+  const DEFAULT_ACCOUNT: 'default'
+
   class Client {
     constructor(options: ClientOptions)
     get baseUrl(): string
     createDeviceActivation(device: DeviceInfo): Promise<PendingActivation>
     completeDeviceActivation(activationId: string, code: string, options: CompleteOptions): Promise<DeviceActivation>
-    withApiToken(apiToken: string): ApiClient
+    withApiToken(apiToken: string, options?: ApiTokenOptions): ApiClient
+    /** `completeDeviceActivation`, then saves the token in `store`, replacing the account's previous one. */
+    completeAndStore(store: TokenStore, activationId: string, code: string, options: CompleteAndStoreOptions): Promise<StoredToken>
+    /** A client with the stored token; throws `EXPIRED` if it expired, `STORE` (reason `NOT_STORED`) if none. Sends nothing. */
+    storedApiClient(store: TokenStore, options?: AccountOptions): ApiClient
+    /** A new activation with the stored token's client agent; `completeAndStore` replaces the token. */
+    reactivate(store: TokenStore, options?: AccountOptions): Promise<PendingActivation>
+  }
+
+  /** What `JSON.stringify(token)` gives: everything but the API token. */
+  interface StoredTokenJson {
+    baseUrl: string
+    account: string
+    deviceId: string
+    userId: string
+    clientAgent: string
+    expiresAt: Date
+  }
+
+  /** A stored API token; `apiToken` is hidden from `util.inspect`, keys and JSON. */
+  class StoredToken {
+    private constructor()
+    get apiToken(): string
+    get baseUrl(): string
+    get account(): string
+    get deviceId(): string
+    get userId(): string
+    get clientAgent(): string
+    get expiresAt(): Date
+    /** Whether the token has expired by now. */
+    get expired(): boolean
+    toJSON(): StoredTokenJson
+  }
+
+  /** Where API tokens are kept between runs: the OS keyring or a file with mode 0600. */
+  class TokenStore {
+    constructor(options?: TokenStoreOptions)
+    /** `$XDG_CONFIG_HOME/deviceauth/projectinsight-tokens.json` (or under `~/.config`). */
+    static defaultPath(): string
+    /** The file's path, or `OS keyring`. */
+    get location(): string
+    load(baseUrl: string, options?: AccountOptions): Promise<StoredToken | null>
+    save(token: StoredToken): Promise<void>
+    /** Whether there was a token to delete. */
+    delete(baseUrl: string, options?: AccountOptions): Promise<boolean>
   }
 
   /** A completed activation; `apiToken` is hidden from `util.inspect`, keys and JSON. */
@@ -465,6 +532,8 @@ export declare namespace projectinsight {
   class ApiClient {
     private constructor()
     get baseUrl(): string
+    /** When the token expires, if the client knows. */
+    get expiresAt(): Date | null
     /** The parsed JSON answer (`null` for an empty body). */
     get(path: string): Promise<any>
     post(path: string, body?: unknown): Promise<any>

@@ -729,6 +729,131 @@ class DeviceActivation {
   }
 }
 
+/** The account a token is stored under when none is named. */
+const DEFAULT_ACCOUNT = 'default';
+
+let tokenStoreNative;
+
+const date = (value, name) => {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw invalid(`${name} must be a valid Date`);
+  return value;
+};
+
+/** An API token kept in a TokenStore; `apiToken` is hidden from inspect, keys and JSON. */
+class StoredToken {
+  #apiToken;
+  #fields;
+
+  constructor(key, stored) {
+    internalOnly(key, 'StoredToken');
+    const { apiToken, ...fields } = stored;
+    this.#apiToken = apiToken;
+    this.#fields = fields;
+  }
+
+  get apiToken() {
+    return this.#apiToken;
+  }
+
+  get baseUrl() {
+    return this.#fields.baseUrl;
+  }
+
+  get account() {
+    return this.#fields.account;
+  }
+
+  get deviceId() {
+    return this.#fields.deviceId;
+  }
+
+  get userId() {
+    return this.#fields.userId;
+  }
+
+  get clientAgent() {
+    return this.#fields.clientAgent;
+  }
+
+  get expiresAt() {
+    return new Date(this.#fields.expiresAt.getTime());
+  }
+
+  /** Whether the token has expired by now. */
+  get expired() {
+    return Date.now() >= this.#fields.expiresAt.getTime();
+  }
+
+  toJSON() {
+    const { baseUrl, account, deviceId, userId, clientAgent, expiresAt } = this;
+    return { baseUrl, account, deviceId, userId, clientAgent, expiresAt };
+  }
+
+  [inspectSymbol](depth, inspectOptions) {
+    return show('StoredToken', { apiToken: REDACTED, ...this.toJSON() }, inspectOptions);
+  }
+}
+
+const storedToken = (stored) => (stored === null || stored === undefined ? null : new StoredToken(INTERNAL, stored));
+
+/**
+ * Where API tokens are kept between runs, each under an API base URL and an account:
+ * `new TokenStore()` is the OS keyring when the addon has one and it answers, else the file
+ * `TokenStore.defaultPath()`; `new TokenStore({ path })` is the file at `path` (mode 0600; one
+ * others could read or replace is refused with `STORE` / reason `INSECURE`).
+ */
+class TokenStore {
+  #n;
+
+  constructor(storeOptions) {
+    this.#n = sync(() => new native.TokenStore(options(storeOptions, 'options', { path: text }).path));
+  }
+
+  /** `$XDG_CONFIG_HOME/deviceauth/projectinsight-tokens.json` (or under `~/.config`). */
+  static defaultPath() {
+    return sync(() => native.TokenStore.defaultPath());
+  }
+
+  /** The file's path, or `OS keyring`. */
+  get location() {
+    return this.#n.location;
+  }
+
+  load(baseUrl, loadOptions) {
+    const n = this.#n;
+    return attempt(() => n.load(text(baseUrl, 'baseUrl'), account(loadOptions)).then(storedToken));
+  }
+
+  save(token) {
+    const n = this.#n;
+    return attempt(() => {
+      if (!(token instanceof StoredToken)) throw invalid(`token must be a StoredToken, not ${describe(token)}`);
+      const { baseUrl, account: name, apiToken, deviceId, userId, clientAgent } = token;
+      const expiresAtMs = token.expiresAt.getTime();
+      return n.save({ baseUrl, account: name, apiToken, deviceId, userId, clientAgent, expiresAtMs });
+    });
+  }
+
+  delete(baseUrl, deleteOptions) {
+    const n = this.#n;
+    return attempt(() => n.delete(text(baseUrl, 'baseUrl'), account(deleteOptions)));
+  }
+
+  static {
+    tokenStoreNative = (store) => {
+      if (!(store instanceof TokenStore)) throw invalid(`store must be a TokenStore, not ${describe(store)}`);
+      return store.#n;
+    };
+  }
+
+  [inspectSymbol](depth, inspectOptions) {
+    return show('TokenStore', { location: this.location }, inspectOptions);
+  }
+}
+
+/** The `account` of an options object, or the default one. */
+const account = (value) => options(value, 'options', { account: text }).account ?? DEFAULT_ACCOUNT;
+
 /** A Project Insight client that authenticates with an API token. */
 class ApiClient {
   #n;
@@ -742,6 +867,11 @@ class ApiClient {
 
   get baseUrl() {
     return this.#baseUrl;
+  }
+
+  /** When the token expires, if the client knows (a `Date`), else `null`. */
+  get expiresAt() {
+    return this.#n.expiresAt ?? null;
   }
 
   get(path) {
@@ -798,9 +928,35 @@ class PiClient {
     });
   }
 
-  withApiToken(apiToken) {
+  withApiToken(apiToken, tokenOptions) {
     const n = this.#n;
-    return sync(() => new ApiClient(INTERNAL, n.withApiToken(text(apiToken, 'apiToken')), n.baseUrl));
+    return sync(() => {
+      const { expiresAt } = options(tokenOptions, 'options', { expiresAt: date });
+      return new ApiClient(INTERNAL, n.withApiToken(text(apiToken, 'apiToken'), expiresAt?.getTime()), n.baseUrl);
+    });
+  }
+
+  completeAndStore(store, activationId, code, completeOptions) {
+    const n = this.#n;
+    return attempt(() => {
+      const fields = { clientAgent: text, timeoutMinutes: number, account: text };
+      const o = options(completeOptions, 'options', fields);
+      const id = text(activationId, 'activationId');
+      const name = o.account ?? DEFAULT_ACCOUNT;
+      return n
+        .completeAndStore(tokenStoreNative(store), name, id, text(code, 'code'), required(o, 'clientAgent'), o.timeoutMinutes)
+        .then(storedToken);
+    });
+  }
+
+  storedApiClient(store, storeOptions) {
+    const n = this.#n;
+    return sync(() => new ApiClient(INTERNAL, n.storedApiClient(tokenStoreNative(store), account(storeOptions)), n.baseUrl));
+  }
+
+  reactivate(store, storeOptions) {
+    const n = this.#n;
+    return attempt(() => n.reactivate(tokenStoreNative(store), account(storeOptions)));
   }
 
   [inspectSymbol](depth, inspectOptions) {
@@ -808,7 +964,7 @@ class PiClient {
   }
 }
 
-const projectinsight = { Client: PiClient, ApiClient, DeviceActivation };
+const projectinsight = { Client: PiClient, ApiClient, DeviceActivation, TokenStore, StoredToken, DEFAULT_ACCOUNT };
 
 // ---- qr codes and logs -----------------------------------------------------------------
 

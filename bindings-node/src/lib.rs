@@ -8,6 +8,7 @@
 //! | `activeconnect::{Client, Session, StatusStream, Monitor, Shard}` | [`activeconnect`] |
 //! | `activeconnect::store::{SessionStore, StoreMonitor, StoreEvents}` | [`store`] |
 //! | `projectinsight::{Client, ApiClient}` | [`projectinsight`] |
+//! | `projectinsight::{TokenStore, StoredToken}` | [`token_store`] |
 //! | `Error` | [`errors`] (as the face's `DeviceAuthError`) |
 //! | `log` records | [`logging`] |
 //!
@@ -23,6 +24,7 @@ mod logging;
 mod projectinsight;
 mod settle;
 mod store;
+mod token_store;
 
 use std::sync::Arc;
 use std::time::Duration;

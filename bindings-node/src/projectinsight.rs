@@ -5,7 +5,8 @@ use deviceauth::projectinsight as core;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::errors;
+use crate::errors::{self, CoreError};
+use crate::token_store::{StoredToken, TokenStore};
 use crate::settle::{self, Promise};
 use crate::{HttpOptions, whole};
 
@@ -95,9 +96,56 @@ impl PiClient {
         })
     }
 
+    /// `expires_at_ms`: the client refuses the token from then on (less the skew).
     #[napi]
-    pub fn with_api_token(&self, env: Env, api_token: String) -> napi::Result<PiApiClient> {
-        errors::sync(&env, || Ok(PiApiClient { inner: self.inner.with_api_token(api_token) }))
+    pub fn with_api_token(&self, env: Env, api_token: String, expires_at_ms: Option<f64>) -> napi::Result<PiApiClient> {
+        errors::sync(&env, || {
+            let inner = match expires_at_ms {
+                None => self.inner.with_api_token(api_token),
+                Some(ms) => {
+                    let at = Some(ms).filter(|ms| ms.is_finite()).and_then(|ms| DateTime::from_timestamp_millis(ms as i64));
+                    let at = at.ok_or_else(|| CoreError::InvalidArgument("expiresAt must be a valid Date".into()))?;
+                    self.inner.with_api_token_until(api_token, at)
+                }
+            };
+            Ok(PiApiClient { inner })
+        })
+    }
+
+    /// The core's arguments, one for one (the face gathers them from an options object).
+    #[allow(clippy::too_many_arguments)]
+    #[napi(ts_return_type = "Promise<StoredToken>")]
+    pub fn complete_and_store(
+        &self,
+        env: Env,
+        store: &TokenStore,
+        account: String,
+        activation_id: String,
+        code: String,
+        client_agent: String,
+        timeout_minutes: Option<f64>,
+    ) -> napi::Result<Promise> {
+        let (client, store) = (self.inner.clone(), store.inner.clone());
+        let minutes = timeout_minutes.map(|m| whole("timeoutMinutes", m, u32::MAX.into()).map(|m| m as u32)).transpose();
+        settle::promise(&env, async move {
+            let done = client.complete_and_store(&store, &account, &activation_id, &code, &client_agent, minutes?).await;
+            done.map(StoredToken::from)
+        })
+    }
+
+    /// Reads the store (no lock is taken for a read): synchronous.
+    #[napi]
+    pub fn stored_api_client(&self, env: Env, store: &TokenStore, account: String) -> napi::Result<PiApiClient> {
+        errors::sync(&env, || Ok(PiApiClient { inner: self.inner.stored_api_client(&store.inner, &account)? }))
+    }
+
+    #[napi(ts_return_type = "Promise<PendingActivation>")]
+    pub fn reactivate(&self, env: Env, store: &TokenStore, account: String) -> napi::Result<Promise> {
+        let (client, store) = (self.inner.clone(), store.inner.clone());
+        settle::promise(&env, async move {
+            let pending = client.reactivate(&store, &account).await?;
+            Ok(PendingActivation { id: pending.id, url: pending.url, expires_at: pending.expires_at })
+        })
     }
 }
 
@@ -108,6 +156,12 @@ pub struct PiApiClient {
 
 #[napi]
 impl PiApiClient {
+    /// When the token expires, if the client knows.
+    #[napi(getter)]
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.inner.expires_at()
+    }
+
     /// The answer's JSON text (the face parses it).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn get_text(&self, env: Env, path: String) -> napi::Result<Promise> {

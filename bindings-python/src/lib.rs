@@ -7,7 +7,7 @@
 //!
 //! Modules: `runtime` (tokio runtime, pending calls, exit gate, fork hook), `errors`,
 //! `convert`, `activeconnect` (+ `activeconnect/monitor`, `activeconnect/store`), `projectinsight`, `retry`,
-//! `logging` (core `log` records -> Python `logging`), `qr`.
+//! `logging` (core `log` records -> Python `logging`), `qr`, `token_store`.
 
 mod activeconnect;
 mod convert;
@@ -17,6 +17,7 @@ mod projectinsight;
 mod qr;
 mod retry;
 mod runtime;
+mod token_store;
 
 use pyo3::prelude::*;
 
@@ -53,6 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<activeconnect::store::StoreMonitor>()?;
     m.add_class::<projectinsight::Client>()?;
     m.add_class::<projectinsight::ApiClient>()?;
+    m.add_class::<token_store::TokenStore>()?;
     m.add_class::<retry::RetryPolicy>()?;
     m.add("DEFAULT_BASE_URL", deviceauth::activeconnect::DEFAULT_BASE_URL)?;
     m.add("SERVER_ENV", deviceauth::activeconnect::SERVER_ENV)?;

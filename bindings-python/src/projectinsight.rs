@@ -7,8 +7,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{Http, Int, Make, Text, apply_http, count};
-use crate::errors::invalid;
+use crate::errors::{IntoPyResult, invalid};
 use crate::runtime::Pending;
+use crate::token_store::{TokenStore, stored};
 
 /// `PendingActivation(id, url, expires_at)`.
 fn pending(p: core::PendingActivation) -> Make<(String, String, DateTime<Utc>)> {
@@ -76,7 +77,9 @@ impl Client {
         }))
     }
 
-    fn with_api_token(&self, api_token: Text) -> PyResult<ApiClient> {
+    /// `expires_at`: the client refuses the token from then on (less the skew), before sending.
+    #[pyo3(signature = (api_token, expires_at = None))]
+    fn with_api_token(&self, api_token: Text, expires_at: Option<DateTime<Utc>>) -> PyResult<ApiClient> {
         // Refused now: the core would find out only when sending (as a header value).
         if !api_token.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
             return Err(invalid("api_token may only hold printable ASCII characters"));
@@ -84,7 +87,40 @@ impl Client {
         if api_token.trim().is_empty() {
             return Err(invalid("api_token must not be empty"));
         }
-        Ok(ApiClient { inner: self.inner.with_api_token(Secret::from(api_token.0)) })
+        let token = Secret::from(api_token.0);
+        let inner = match expires_at {
+            Some(at) => self.inner.with_api_token_until(token, at),
+            None => self.inner.with_api_token(token),
+        };
+        Ok(ApiClient { inner })
+    }
+
+    #[pyo3(signature = (store, account, activation_id, code, client_agent, timeout_minutes = None))]
+    fn complete_and_store(
+        &self,
+        store: &TokenStore,
+        account: Text,
+        activation_id: Text,
+        code: Text,
+        client_agent: Text,
+        timeout_minutes: Option<Int>,
+    ) -> PyResult<Pending> {
+        let minutes = count("timeout_minutes", timeout_minutes)?;
+        let (client, store) = (self.inner.clone(), store.inner.clone());
+        Ok(Pending::new(async move {
+            let done = client.complete_and_store(&store, &account, &activation_id, &code, &client_agent, minutes).await;
+            done.map(stored)
+        }))
+    }
+
+    fn stored_api_client(&self, py: Python<'_>, store: &TokenStore, account: Text) -> PyResult<ApiClient> {
+        let inner = py.detach(|| deviceauth::ffi::guard_sync(|| self.inner.stored_api_client(&store.inner, &account)));
+        Ok(ApiClient { inner: inner.py()? })
+    }
+
+    fn reactivate(&self, store: &TokenStore, account: Text) -> Pending {
+        let (client, store) = (self.inner.clone(), store.inner.clone());
+        Pending::new(async move { client.reactivate(&store, &account).await.map(pending) })
     }
 }
 
@@ -96,6 +132,12 @@ pub struct ApiClient {
 
 #[pymethods]
 impl ApiClient {
+    /// When the token expires, if the client knows.
+    #[getter]
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.inner.expires_at()
+    }
+
     /// The answer's JSON text (the wrapper parses it).
     fn get(&self, path: Text) -> Pending {
         let api = self.inner.clone();

@@ -91,6 +91,15 @@ pub enum Error {
         /// What was exceeded.
         message: String,
     },
+    /// A Project Insight API token is past its expiry (or within the client's skew of
+    /// it); nothing was sent. Run the device activation again.
+    #[error("expired: {message}")]
+    Expired {
+        /// When the token expired (or expires).
+        expires_at: chrono::DateTime<chrono::Utc>,
+        /// What expired and what to do.
+        message: String,
+    },
 }
 
 impl Error {
@@ -98,7 +107,7 @@ impl Error {
     ///
     /// One of `INVALID_ARGUMENT`, `NOT_FOUND`, `UNAUTHORIZED`, `NOT_STARTED`, `REFUSED`,
     /// `HTTP`, `PROTOCOL`, `TIMEOUT`, `ABORTED`, `TRANSPORT`, `INTERNAL`, `STORE`,
-    /// `RATE_LIMITED`. A refused device activation
+    /// `RATE_LIMITED`, `EXPIRED`. A refused device activation
     /// has the code of its [`ActivationRejection`] (`NOT_FOUND` or `UNAUTHORIZED`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -116,6 +125,7 @@ impl Error {
             Error::Internal(_) => "INTERNAL",
             Error::Store(_) => "STORE",
             Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Expired { .. } => "EXPIRED",
         }
     }
 

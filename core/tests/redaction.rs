@@ -82,3 +82,49 @@ async fn debug_and_errors_hold_no_secret() {
         assert_clean(text, &secrets);
     }
 }
+
+/// The token store and the expiry-aware client: Debug of every value, and every error a
+/// stored token can meet (expired, insecure, corrupt, not stored).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_token_store_and_its_errors_hold_no_token() {
+    use deviceauth::projectinsight::TokenStore;
+    use std::os::unix::fs::PermissionsExt;
+
+    let env = Env::start().await;
+    let pi = env.pi();
+    let dir = std::env::temp_dir().join(format!("deviceauth-redaction-store-{}", std::process::id()));
+    let path = dir.join("tokens.json");
+    let store = TokenStore::file(&path);
+    let pending = pi.create_device_activation(&DeviceInfo::new("agent")).await.unwrap();
+    let code = env.activation_code(&pending.id).await;
+    let stored = pi.complete_and_store(&store, "alice", &pending.id, &code, "agent", None).await.unwrap();
+    let token = stored.api_token.expose_secret().to_owned();
+    let secrets = [token.as_str(), code.as_str()];
+    assert!(std::fs::read_to_string(&path).unwrap().contains(&token), "the file holds the token");
+
+    let api = pi.stored_api_client(&store, "alice").unwrap();
+    let mut texts = vec![format!("{stored:?}"), format!("{store:?}"), format!("{api:?}")];
+    let expired = pi.with_api_token_until(stored.api_token.clone(), chrono::Utc::now());
+    let err = expired.get("project/active").await.unwrap_err();
+    assert_eq!(err.code(), "EXPIRED");
+    texts.push(format!("{err:?} {err}"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = store.load(&env.url("/api"), "alice").unwrap_err();
+    assert_eq!(err.reason(), Some("INSECURE"));
+    texts.push(format!("{err:?} {err}"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"api_token\"", "\"api_token\" 1")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = store.load(&env.url("/api"), "alice").unwrap_err();
+    assert_eq!(err.reason(), Some("CORRUPT"));
+    texts.push(format!("{err:?} {err}"));
+    std::fs::remove_file(&path).unwrap();
+    let err = pi.stored_api_client(&store, "alice").unwrap_err();
+    texts.push(format!("{err:?} {err}"));
+
+    for text in &texts {
+        assert_clean(text, &secrets);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

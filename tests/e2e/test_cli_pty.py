@@ -45,11 +45,16 @@ def test_activate_through_a_terminal(emulator: Emulator, browser: Browser, tmp_p
     assert cli.exitstatus == 0
     assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
 
-    token = __import__("json").loads(token_file.read_text())["api_token"]
+    token = __import__("json").loads(token_file.read_text())["tokens"][0]["api_token"]
     transcript = cli.before or ""
     assert token not in transcript
 
-    projects = pexpect.spawn(str(CLI), ["projects", "--token-file", str(token_file)], encoding="utf-8", timeout=20)
+    projects = pexpect.spawn(
+        str(CLI),
+        ["projects", "--base-url", emulator.url + "/api", "--token-file", str(token_file)],
+        encoding="utf-8",
+        timeout=20,
+    )
     projects.expect(pexpect.EOF)
     projects.close()
     assert projects.exitstatus == 0 and projects.before.strip(), projects.before
@@ -70,3 +75,17 @@ def test_a_wrong_code_is_explained_in_the_terminal(emulator: Emulator, tmp_path)
     cli.close()
     assert cli.exitstatus != 0
     assert not (tmp_path / "t.json").exists()
+
+
+def test_after_logout_the_terminal_says_to_activate(emulator: Emulator, tmp_path):
+    token_args = ["--base-url", emulator.url + "/api", "--token-file", str(tmp_path / "t.json")]
+    forget = pexpect.spawn(str(CLI), ["logout", *token_args], encoding="utf-8", timeout=20)
+    forget.expect("No API token")
+    forget.expect(pexpect.EOF)
+    forget.close()
+    assert forget.exitstatus == 0
+    projects = pexpect.spawn(str(CLI), ["projects", *token_args], encoding="utf-8", timeout=20)
+    projects.expect("run `deviceauth-cli activate` first")
+    projects.expect(pexpect.EOF)
+    projects.close()
+    assert projects.exitstatus == 1

@@ -42,7 +42,7 @@ describe('module formats', () => {
       'Client', 'DEFAULT_CHECK_BUDGET_MS', 'DEFAULT_HEALTH_BUDGET_MS', 'HEALTH_PROBE_USER', 'Monitor', 'MonitorEvents', 'Session',
       'StatusWatch', 'StoreMonitor', 'isAuthenticated', 'isEnded', 'isInProgress', 'shardOf',
     ]);
-    assert.deepEqual(out.pi, ['ApiClient', 'Client', 'DeviceActivation']);
+    assert.deepEqual(out.pi, ['ApiClient', 'Client', 'DEFAULT_ACCOUNT', 'DeviceActivation', 'StoredToken', 'TokenStore']);
     assert.equal(out.id, 'A');
     assert.equal(path.basename(out.resolved), 'index.js');
   });

@@ -157,6 +157,22 @@ def project_insight(base_url: str) -> Any:
     api: ApiClient = pi.with_api_token(done.api_token)
     _: Any = (api_base, ident, url, expires, token, device_id, user_id, token_expires)
     api.post("things", {"name": "x"})
+    store = projectinsight.TokenStore()
+    file_store: projectinsight.TokenStore = projectinsight.TokenStore(projectinsight.TokenStore.default_path())
+    where: str = file_store.location
+    stored: projectinsight.StoredToken = pi.complete_and_store(store, pending.id, "123456", "my-cli/1.0", account="me")
+    found: Optional[projectinsight.StoredToken] = store.load(pi.base_url, account=projectinsight.DEFAULT_ACCOUNT)
+    store.save(stored._replace(expires_at=stored.expires_at))
+    deleted: bool = store.delete(stored.base_url, stored.account)
+    again: PendingActivation = pi.reactivate(store, "me")
+    known: ApiClient = pi.stored_api_client(store, "me")
+    until: Optional[datetime.datetime] = known.expires_at
+    timed: ApiClient = pi.with_api_token(done.api_token, expires_at=done.expires_at)
+    _ = (where, found, deleted, again, until, timed)
+    try:
+        known.get("project/active")
+    except projectinsight.ExpiredError as expired:
+        _ = expired.code
     return api.get("project/active")
 
 
@@ -190,7 +206,12 @@ async def async_usage(base_url: str) -> Status:
     api: AsyncApiClient = pi.with_api_token(done.api_token)
     projects: Any = await api.get("project/active")
     posted: Any = await api.post("things", [1, 2, 3])
-    _: Any = (added, one, link, has_device, new_link, status, raw, user, polled, closed, resumed, projects, posted)
+    store = projectinsight.TokenStore("/tmp/tokens.json")
+    stored: projectinsight.StoredToken = await pi.complete_and_store(store, pending.id, "123456", "my-cli/1.0")
+    renewal: PendingActivation = await pi.reactivate(store)
+    kept: AsyncApiClient = pi.stored_api_client(store)
+    _: Any = (stored, renewal, kept)
+    _ = (added, one, link, has_device, new_link, status, raw, user, polled, closed, resumed, projects, posted)
     _ = (checked, limited)
     return final
 

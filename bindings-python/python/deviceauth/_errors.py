@@ -151,17 +151,20 @@ class RateLimitedError(DeviceAuthError):
 
 
 class ExpiredError(DeviceAuthError):
-    """A Project Insight API token past its expiry, refused before sending."""
+    """A Project Insight API token past its expiry (or within 30 s of it), refused before
+    sending: run the device activation again (``Client.reactivate``)."""
 
     code = "EXPIRED"
 
 
 class StoreError(DeviceAuthError):
-    """A monitor store failed; ``reason`` is what went wrong: ``UNREACHABLE`` (transient:
+    """A monitor or token store failed; ``reason`` is what went wrong: ``UNREACHABLE`` (transient:
     the store could not be reached), ``UNAUTHORIZED`` (it refused the credentials),
     ``SCHEMA_TOO_NEW`` (written by a newer deviceauth), ``CORRUPT`` (a row that cannot be
     read: skipped), ``LAGGED`` (the event reader fell behind the store's retention: events
-    were missed), ``BACKEND`` (anything else). The message never holds a password."""
+    were missed), ``BACKEND`` (anything else), ``INSECURE`` (a Project Insight token file that
+    is a link, another user's or readable by others: not read), ``NOT_STORED`` (no token is
+    stored for that base URL and account). The message never holds a password."""
 
     code = "STORE"
 

@@ -6,6 +6,9 @@ call, which the pure-Python classes of :mod:`deviceauth.activeconnect` and
 classes; these are their building blocks.
 """
 
+import datetime
+import os
+import pathlib
 from collections.abc import Generator, Sequence
 from typing import Any, Generic, TypeVar, final
 
@@ -21,13 +24,14 @@ from ._types import (
     PendingActivation,
     Status,
     StoredStatus,
+    StoredToken,
 )
 
 _T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = [
     "__version__", "Pending", "Drain", "Client", "Session", "Watch", "Monitor", "StoreMonitor",
-    "ProjectInsightClient", "ApiClient", "RetryPolicy",
+    "ProjectInsightClient", "ApiClient", "TokenStore", "RetryPolicy",
     "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET", "DEFAULT_HEALTH_BUDGET",
     "HEALTH_PROBE_USER", "shard_of", "svg", "terminal",
     "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator",
@@ -236,11 +240,46 @@ class ProjectInsightClient:
     def complete_device_activation(
         self, activation_id: str, code: str, client_agent: str, timeout_minutes: int | None = None
     ) -> Pending[DeviceActivation]: ...
-    def with_api_token(self, api_token: str) -> ApiClient: ...
+    def with_api_token(self, api_token: str, expires_at: datetime.datetime | None = None) -> ApiClient: ...
+    def complete_and_store(
+        self,
+        store: TokenStore,
+        account: str,
+        activation_id: str,
+        code: str,
+        client_agent: str,
+        timeout_minutes: int | None = None,
+    ) -> Pending[StoredToken]: ...
+    def stored_api_client(self, store: TokenStore, account: str) -> ApiClient: ...
+    def reactivate(self, store: TokenStore, account: str) -> Pending[PendingActivation]: ...
 
 @final
 class ApiClient:
     """The native client that sends an API token; answers are JSON text."""
 
+    @property
+    def expires_at(self) -> datetime.datetime | None: ...
     def get(self, path: str) -> Pending[str]: ...
     def post(self, path: str, body: str) -> Pending[str]: ...
+
+@final
+class TokenStore:
+    """The native token store: a file, or the OS keyring."""
+
+    def __new__(cls, path: str | os.PathLike[str] | None = None) -> TokenStore: ...
+    @staticmethod
+    def default_path() -> pathlib.Path: ...
+    @property
+    def location(self) -> str: ...
+    def load(self, base_url: str, account: str) -> StoredToken | None: ...
+    def save(
+        self,
+        base_url: str,
+        account: str,
+        api_token: str,
+        device_id: str,
+        user_id: str,
+        client_agent: str,
+        expires_at: datetime.datetime,
+    ) -> None: ...
+    def delete(self, base_url: str, account: str) -> bool: ...

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Status", "Method", "HttpOptions", "AddedUsers", "Health", "MonitorEvent", "StoredStatus", "PendingActivation",
-    "DeviceActivation",
+    "DeviceActivation", "StoredToken",
 ]  # fmt: skip
 
 
@@ -225,9 +225,37 @@ class DeviceActivation(NamedTuple):
         )
 
 
+class StoredToken(NamedTuple):
+    """An API token kept in a :class:`~deviceauth.projectinsight.TokenStore`, under
+    ``base_url`` and ``account``, with its expiry. ``repr()`` never shows ``api_token``."""
+
+    #: The API base URL the token is for (ending in ``/``).
+    base_url: str
+    #: The program's name for whom the token belongs to (e.g. ``"default"``).
+    account: str
+    #: The API token (sensitive).
+    api_token: str
+    #: The id of the activated device.
+    device_id: str
+    #: The user who approved the activation.
+    user_id: str
+    #: The client agent of the activation (a new activation repeats it).
+    client_agent: str
+    #: When the token expires (timezone-aware, UTC).
+    expires_at: datetime.datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredToken(base_url={self.base_url!r}, account={self.account!r}, device_id={self.device_id!r}, "
+            f"user_id={self.user_id!r}, client_agent={self.client_agent!r}, "
+            f"expires_at={self.expires_at.isoformat()}, api_token=[redacted])"
+        )
+
+
 # Shown and pickled under the module users import them from.
-for _cls in (Status, Method, AddedUsers, MonitorEvent, StoredStatus, PendingActivation, DeviceActivation):
-    _cls.__module__ = "deviceauth.projectinsight" if _cls.__name__.endswith("Activation") else "deviceauth.activeconnect"
+_PROJECT_INSIGHT = ("PendingActivation", "DeviceActivation", "StoredToken")
+for _cls in (Status, Method, AddedUsers, MonitorEvent, StoredStatus, PendingActivation, DeviceActivation, StoredToken):
+    _cls.__module__ = "deviceauth.projectinsight" if _cls.__name__ in _PROJECT_INSIGHT else "deviceauth.activeconnect"
 del _cls
 
 

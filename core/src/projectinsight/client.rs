@@ -1,6 +1,9 @@
 //! The Project Insight client and its API-token-carrying sibling.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use reqwest::Method as HttpMethod;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -25,15 +28,25 @@ impl ClientBuilder {
 
     /// Checks the settings and builds the client. No request is sent.
     pub fn build(self) -> Result<Client> {
-        let mut base = parse_base_url(&self.base_url)?;
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
+        let base = api_base(&self.base_url)?;
         let transport = Transport::new(&self.http, &base)?;
         Ok(Client { inner: Arc::new(Inner { base, transport }) })
     }
 }
+
+/// `base_url` checked and ending in `/`: the form clients and stored tokens use.
+pub(crate) fn api_base(base_url: &str) -> Result<Url> {
+    let mut base = parse_base_url(base_url)?;
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    Ok(base)
+}
+
+/// How long before its expiry an API token is already refused (clocks differ and a
+/// request takes time): 30 seconds. See [`ApiClient::with_expiry_skew`].
+pub const DEFAULT_EXPIRY_SKEW: Duration = Duration::from_secs(30);
 
 /// A client for one Project Insight workspace API, e.g.
 /// `https://acme.projectinsight.net/api`. Cheap to clone.
@@ -124,9 +137,17 @@ impl Client {
         success(&reply)?.json::<CompleteWire>("complete-request")?.into_activation()
     }
 
-    /// A client that sends `token` as the `api-token` header on every call.
+    /// A client that sends `token` as the `api-token` header on every call. It does not
+    /// know when the token expires: prefer [`Client::with_api_token_until`].
     pub fn with_api_token(&self, token: impl Into<Secret>) -> ApiClient {
-        ApiClient { client: self.clone(), token: ApiToken(token.into()) }
+        ApiClient { client: self.clone(), token: ApiToken(token.into()), expiry: None }
+    }
+
+    /// A client that sends `token` until `expires_at`: from then on (less
+    /// [`DEFAULT_EXPIRY_SKEW`]) every call fails with [`Error::Expired`] before sending.
+    pub fn with_api_token_until(&self, token: impl Into<Secret>, expires_at: DateTime<Utc>) -> ApiClient {
+        let expiry = Some(Expiry { at: expires_at, skew: DEFAULT_EXPIRY_SKEW });
+        ApiClient { client: self.clone(), token: ApiToken(token.into()), expiry }
     }
 
     /// `path` resolved against the base URL; only relative paths on the same API.
@@ -152,9 +173,47 @@ impl Client {
 pub struct ApiClient {
     client: Client,
     token: ApiToken,
+    expiry: Option<Expiry>,
+}
+
+/// When a token expires, and how early it is refused.
+#[derive(Clone, Copy, Debug)]
+struct Expiry {
+    at: DateTime<Utc>,
+    skew: Duration,
 }
 
 impl ApiClient {
+    /// When the token expires, if the client was told ([`Client::with_api_token_until`]).
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expiry.map(|e| e.at)
+    }
+
+    /// Refuses the token `skew` before its expiry instead of [`DEFAULT_EXPIRY_SKEW`].
+    pub fn with_expiry_skew(mut self, skew: Duration) -> ApiClient {
+        if let Some(expiry) = &mut self.expiry {
+            expiry.skew = skew;
+        }
+        self
+    }
+
+    /// [`Error::Expired`] if the token expires within the skew from now; else nothing.
+    pub fn check_expiry(&self) -> Result<()> {
+        let Some(Expiry { at, skew }) = self.expiry else { return Ok(()) };
+        let skew = chrono::Duration::from_std(skew).unwrap_or(chrono::Duration::MAX);
+        let now = Utc::now();
+        if now.checked_add_signed(skew).is_none_or(|soon| soon >= at) {
+            let when = at.format("%Y-%m-%d %H:%M:%S UTC");
+            let message = if now >= at {
+                format!("the API token expired at {when}; run the device activation again")
+            } else {
+                format!("the API token expires at {when}, too soon to use; run the device activation again")
+            };
+            return Err(Error::Expired { expires_at: at, message });
+        }
+        Ok(())
+    }
+
     /// `GET {base}/{path}` and the parsed JSON answer. Retried like every idempotent call.
     pub async fn get(&self, path: &str) -> Result<serde_json::Value> {
         self.call(HttpMethod::GET, path, None, Replay::Safe).await?.json(path)
@@ -183,6 +242,7 @@ impl ApiClient {
     }
 
     async fn call(&self, method: HttpMethod, path: &str, json: Option<Vec<u8>>, replay: Replay) -> Result<Answer> {
+        self.check_expiry()?;
         let url = self.client.endpoint(path)?;
         let request = Request { method, url, json, auth: Some(&self.token), replay, secrets: vec![] };
         let reply = self.client.send(request).await?;

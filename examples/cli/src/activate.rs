@@ -1,52 +1,52 @@
-//! `activate` and `projects`: Project Insight device activation and a call with the token.
+//! `activate`, `projects` and `logout`: Project Insight device activation into the token
+//! store, a call with the stored token, and forgetting it.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use deviceauth::projectinsight::{Client, DeviceInfo};
 
+use crate::TokenArgs;
 use crate::failure::Failure;
-use crate::token_store::{self, StoredToken};
 
 /// The client agent this program declares; completion must repeat it.
 const AGENT: &str = concat!("deviceauth-cli/", env!("CARGO_PKG_VERSION"));
 
-/// Runs the activation: URL and QR code, the code prompt, the token file.
-pub async fn run(base_url: &str, token_file: PathBuf, timeout_minutes: Option<u32>) -> Result<ExitCode, Failure> {
-    let client = Client::new(base_url)?;
-    let info = DeviceInfo::new(AGENT).platform(std::env::consts::OS).device("Computer");
-    let pending = client.create_device_activation(&info).await?;
+/// Runs the activation: URL and QR code, the code prompt, the stored token.
+pub async fn run(args: &TokenArgs, timeout_minutes: Option<u32>) -> Result<ExitCode, Failure> {
+    let client = Client::new(&args.base_url)?;
+    let store = args.store()?;
+    // A store that cannot be used is found before the user is sent to the browser.
+    let previous = store.load(client.base_url().as_str(), &args.account)?;
+    let pending = match &previous {
+        Some(_) => client.reactivate(&store, &args.account).await?,
+        None => {
+            let info = DeviceInfo::new(AGENT).platform(std::env::consts::OS).device("Computer");
+            client.create_device_activation(&info).await?
+        }
+    };
     println!("To activate this device, open this page (or scan the code) and sign in:\n");
     println!("  {}\n", pending.url);
     print!("{}", deviceauth::qr::terminal(&pending.url)?);
     println!("\nThe request expires at {} UTC.", pending.expires_at.format("%Y-%m-%d %H:%M"));
     let code = prompt("Activation code: ")?;
-    let done = client.complete_device_activation(&pending.id, &code, AGENT, timeout_minutes).await?;
-    token_store::save(
-        &token_file,
-        &StoredToken {
-            base_url: base_url.to_owned(),
-            api_token: done.api_token,
-            device_id: done.device_id.clone(),
-            user_id: done.user_id.clone(),
-            expires_at: done.expires_at,
-        },
-    )?;
+    let agent = previous.as_ref().map_or(AGENT, |p| p.client_agent.as_str());
+    let done = client.complete_and_store(&store, &args.account, &pending.id, &code, agent, timeout_minutes).await?;
     println!(
-        "Activated device {} for user {} until {} UTC.\nThe API token is saved in {} (readable only by you).",
+        "Activated device {} for user {} until {} UTC.\nThe API token is saved in {}{}.",
         done.device_id,
         done.user_id,
         done.expires_at.format("%Y-%m-%d %H:%M"),
-        token_file.display()
+        store.location(),
+        if previous.is_some() { ", replacing the previous one" } else { " (readable only by you)" },
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists active projects with the stored token.
-pub async fn projects(token_file: PathBuf) -> Result<ExitCode, Failure> {
-    let stored = token_store::load(&token_file)?;
-    let api = Client::new(&stored.base_url)?.with_api_token(stored.api_token);
+/// Lists active projects with the stored token; an expired token is refused before sending.
+pub async fn projects(args: &TokenArgs) -> Result<ExitCode, Failure> {
+    let client = Client::new(&args.base_url)?;
+    let api = client.stored_api_client(&args.store()?, &args.account)?;
     let projects = api.get("project/active").await?;
     let projects =
         projects.as_array().ok_or_else(|| Failure::Local("the service did not answer with a list".into()))?;
@@ -57,6 +57,17 @@ pub async fn projects(token_file: PathBuf) -> Result<ExitCode, Failure> {
         let name = project.get("Name").and_then(|n| n.as_str()).unwrap_or("(unnamed)");
         let id = project.get("Id").map(|i| i.to_string()).unwrap_or_default();
         println!("{name}  {}", id.trim_matches('"'));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes the stored token (nothing stored is not an error).
+pub fn logout(args: &TokenArgs) -> Result<ExitCode, Failure> {
+    let store = args.store()?;
+    if store.delete(&args.base_url, &args.account)? {
+        println!("Deleted the API token of {:?} for {} from {}.", args.account, args.base_url, store.location());
+    } else {
+        println!("No API token of {:?} for {} was stored in {}.", args.account, args.base_url, store.location());
     }
     Ok(ExitCode::SUCCESS)
 }

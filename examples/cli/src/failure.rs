@@ -7,7 +7,7 @@ use deviceauth::Error;
 pub enum Failure {
     /// The service or the arguments refused something.
     Service(Error),
-    /// A local problem (token file, terminal).
+    /// A local problem (the terminal, an unexpected answer).
     Local(String),
     /// A missing or malformed setting: exit code 2, as for a bad argument.
     Usage(String),
@@ -44,6 +44,11 @@ fn advice(error: &Error) -> Option<&'static str> {
     Some(match (error.code(), error.reason()) {
         ("NOT_STARTED", Some("NO_MOBILE_DEVICE")) => {
             "this user has no registered phone yet: run `deviceauth-cli register USER` and open the link on the phone"
+        }
+        ("EXPIRED", _) => "the stored API token expired: run `deviceauth-cli activate` again for a new one",
+        ("STORE", Some("NOT_STORED")) => "run `deviceauth-cli activate` first",
+        ("STORE", Some("INSECURE")) => {
+            "the token file must be yours, not a link, with mode 0600: `chmod 600` it, or delete it and activate again"
         }
         ("UNAUTHORIZED", Some("WRONG_CODE")) => "type the code exactly as the activation page shows it",
         ("NOT_FOUND", Some(_)) | ("UNAUTHORIZED", Some(_)) => {

@@ -1,8 +1,9 @@
 //! `deviceauth-cli`: device sign-in from a terminal.
 //!
-//! - `activate`: Project Insight device activation; stores the API token in a file only
-//!   the user can read.
-//! - `projects`: lists active projects with the stored token.
+//! - `activate`: Project Insight device activation; stores the API token (the OS keyring
+//!   with the `keyring` feature, else a file only the user can read).
+//! - `projects`: lists active projects with the stored token (refused once it expired).
+//! - `logout` (or `forget`): deletes the stored token.
 //! - `register USER`: prints an Activeconnect device-registration link as a QR code.
 //! - `login USER`: an Activeconnect push sign-in with a live status line.
 //! - `watch --store URL --webhook URL`: the logout bridge; polls the sessions in a
@@ -12,7 +13,6 @@ mod activate;
 mod failure;
 mod login;
 mod register;
-mod token_store;
 mod watch;
 
 use std::path::PathBuf;
@@ -30,23 +30,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Activate this device with Project Insight and store the API token.
+    /// Activate this device with Project Insight and store the API token (again: replace it).
     Activate {
-        /// The workspace API base URL, e.g. https://acme.projectinsight.net/api
-        #[arg(long, env = "PROJECTINSIGHT_BASE_URL")]
-        base_url: String,
-        /// Where to store the token (default: ~/.config/deviceauth/projectinsight.json)
-        #[arg(long)]
-        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        token: TokenArgs,
         /// Lifetime of the token in minutes (default: one year)
         #[arg(long)]
         timeout_minutes: Option<u32>,
     },
     /// List active Project Insight projects with the stored token.
     Projects {
-        /// The token file written by `activate`
-        #[arg(long)]
-        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
+    /// Delete the stored Project Insight API token.
+    #[command(visible_alias = "forget")]
+    Logout {
+        #[command(flatten)]
+        token: TokenArgs,
     },
     /// Print the device-registration link of USER as a QR code to scan with the phone.
     Register {
@@ -99,6 +100,31 @@ Give secrets through the environment or files, not arguments (other users can se
 DEVICEAUTH_WEBHOOK_SECRET (or --webhook-secret-file), DEVICEAUTH_SEAL_KEY (or
 --seal-key-file), DEVICEAUTH_APP_SECRET; DEVICEAUTH_STORE for a store URL with a password.";
 
+/// Which Project Insight token: the API, the account, the store.
+#[derive(Args)]
+struct TokenArgs {
+    /// The workspace API base URL, e.g. https://acme.projectinsight.net/api
+    #[arg(long, env = "PROJECTINSIGHT_BASE_URL")]
+    base_url: String,
+    /// Your name for whose token it is (several people or profiles can keep one each)
+    #[arg(long, env = "DEVICEAUTH_ACCOUNT", default_value = "default")]
+    account: String,
+    /// Keep the token in this file (default: the OS keyring if this build has one and it
+    /// answers, else $XDG_CONFIG_HOME/deviceauth/projectinsight-tokens.json)
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The store the token lives in.
+    fn store(&self) -> deviceauth::Result<deviceauth::projectinsight::TokenStore> {
+        match &self.token_file {
+            Some(path) => Ok(deviceauth::projectinsight::TokenStore::file(path)),
+            None => deviceauth::projectinsight::TokenStore::open_default(),
+        }
+    }
+}
+
 /// The Activeconnect application to act for.
 #[derive(Args)]
 struct AppArgs {
@@ -127,10 +153,9 @@ impl AppArgs {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Activate { base_url, token_file, timeout_minutes } => {
-            activate::run(&base_url, token_store::path_or_default(token_file), timeout_minutes).await
-        }
-        Command::Projects { token_file } => activate::projects(token_store::path_or_default(token_file)).await,
+        Command::Activate { token, timeout_minutes } => activate::run(&token, timeout_minutes).await,
+        Command::Projects { token } => activate::projects(&token).await,
+        Command::Logout { token } => activate::logout(&token),
         Command::Register { user, app, wait } => register::run(&app, &user, wait).await,
         Command::Login { user, app, timeout } => login::run(&app, &user, timeout).await,
         Command::Watch(args) => watch::run(*args).await,

@@ -47,6 +47,10 @@ struct Args {
     /// Lifetime in seconds of a Project Insight activation request.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     activation_ttl: u64,
+    /// Lifetime in seconds of every Project Insight API token issued, whatever
+    /// timeoutMinutes asks (default: as asked).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    token_ttl: Option<f64>,
     /// Base URL for the links handed out (default: http(s)://<listen address>).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
@@ -105,6 +109,7 @@ impl Args {
             clock_offset: self.clock_offset,
             pending_timeout: Duration::from_secs(self.pending_timeout),
             activation_ttl: Duration::from_secs(self.activation_ttl),
+            token_ttl: self.token_ttl.map(Duration::from_secs_f64),
             public_url: self.public_url.clone(),
             tls: self.tls,
             header_timeout: Duration::from_secs_f64(self.header_timeout),

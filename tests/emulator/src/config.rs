@@ -42,6 +42,9 @@ pub struct EmulatorConfig {
     pub pending_timeout: Duration,
     /// Lifetime of a Project Insight device activation request.
     pub activation_ttl: Duration,
+    /// Lifetime of every Project Insight API token issued, whatever `timeoutMinutes`
+    /// asked (`None`: as asked, one year by default); for tests of expired tokens.
+    pub token_ttl: Option<Duration>,
     /// Base for the links the emulator hands out (status URLs, registration links,
     /// activation URLs); `None` means `http://<bound address>`.
     pub public_url: Option<String>,
@@ -72,6 +75,7 @@ impl Default for EmulatorConfig {
             clock_offset: 0,
             pending_timeout: Duration::from_secs(120),
             activation_ttl: Duration::from_secs(15 * 60),
+            token_ttl: None,
             public_url: None,
             tls: false,
             header_timeout: DEFAULT_HEADER_TIMEOUT,

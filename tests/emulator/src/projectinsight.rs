@@ -282,7 +282,7 @@ pub(crate) async fn complete_request(State(s): St, RawQuery(query): RawQuery, he
         a.used = true;
         user
     };
-    let lifetime = Duration::from_secs(minutes.saturating_mul(60));
+    let lifetime = s.token_ttl.unwrap_or(Duration::from_secs(minutes.saturating_mul(60)));
     let api_token = random::alnum(40);
     let expires_utc: DateTime<Utc> = chrono::Duration::from_std(lifetime)
         .ok()

@@ -134,6 +134,8 @@ pub(crate) struct Shared {
     pub policy: Policy,
     pub status_shape: StatusShape,
     pub activation_ttl: std::time::Duration,
+    /// Lifetime of every API token issued, if fixed.
+    pub token_ttl: Option<std::time::Duration>,
     /// Base of the links handed out, without a trailing slash.
     pub public_url: String,
     pub directory: Mutex<Directory>,
@@ -167,6 +169,7 @@ impl Shared {
             policy: Policy { approval: config.approval, pending_timeout: config.pending_timeout },
             status_shape: config.status_shape,
             activation_ttl: config.activation_ttl,
+            token_ttl: config.token_ttl,
             public_url: public_url.trim_end_matches('/').to_owned(),
             directory: Mutex::new(directory),
             sessions: Mutex::new(HashMap::new()),

@@ -195,6 +195,18 @@ export async function activate(): Promise<unknown> {
   const projects: Array<{ Name: string }> = await api.get('project/active');
   const posted = await api.post('some/endpoint', { any: 'json' });
   await api.post('some/endpoint');
+  const store = new projectinsight.TokenStore({ path: projectinsight.TokenStore.defaultPath() });
+  const where: string = new projectinsight.TokenStore().location;
+  const stored: projectinsight.StoredToken = await pi.completeAndStore(store, pendingId, '123456', { ...complete, account: 'me' });
+  const found: projectinsight.StoredToken | null = await store.load(pi.baseUrl, { account: projectinsight.DEFAULT_ACCOUNT });
+  if (found !== null && !found.expired) await store.save(found);
+  const deleted: boolean = await store.delete(stored.baseUrl, { account: stored.account });
+  const again: projectinsight.PendingActivation = await pi.reactivate(store, { account: 'me' });
+  const known: projectinsight.ApiClient = pi.storedApiClient(store);
+  const until: Date | null = known.expiresAt;
+  const timed: projectinsight.ApiClient = pi.withApiToken(token, { expiresAt: stored.expiresAt });
+  const storedJson: projectinsight.StoredTokenJson = stored.toJSON();
+  console.log(where, deleted, again.id, until, timed.baseUrl, storedJson.clientAgent);
   const codes: ErrorCode[] = [
     ErrorCode.InvalidArgument, ErrorCode.NotFound, ErrorCode.Unauthorized, ErrorCode.NotStarted, ErrorCode.Refused,
     ErrorCode.Http, ErrorCode.Protocol, ErrorCode.Timeout, ErrorCode.Aborted, ErrorCode.Transport,

@@ -18,11 +18,17 @@ pub enum StoreErrorKind {
     Lagged,
     /// Any other failure the store reported.
     Backend,
+    /// A Project Insight token file that others could read or replace: its mode is wider
+    /// than 0600, it is owned by another user, or it is a symbolic link. Not read.
+    Insecure,
+    /// Nothing is stored under the key asked for (a Project Insight token never saved, or
+    /// deleted).
+    NotStored,
 }
 
 impl StoreErrorKind {
     /// A stable code: `INVALID_URL`, `UNREACHABLE`, `UNAUTHORIZED`, `SCHEMA_TOO_NEW`,
-    /// `CORRUPT`, `LAGGED`, `BACKEND`.
+    /// `CORRUPT`, `LAGGED`, `BACKEND`, `INSECURE`, `NOT_STORED`.
     pub fn code(self) -> &'static str {
         match self {
             StoreErrorKind::InvalidUrl => "INVALID_URL",
@@ -32,6 +38,8 @@ impl StoreErrorKind {
             StoreErrorKind::Corrupt => "CORRUPT",
             StoreErrorKind::Lagged => "LAGGED",
             StoreErrorKind::Backend => "BACKEND",
+            StoreErrorKind::Insecure => "INSECURE",
+            StoreErrorKind::NotStored => "NOT_STORED",
         }
     }
 }
