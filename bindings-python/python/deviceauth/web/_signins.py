@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, AsyncIterator, Dict, Generic, Iterator, Optional, Set, TypeVar
+from typing import Any, AsyncIterator, Coroutine, Dict, Generic, Iterator, Optional, Set, TypeVar
 
 from .._errors import DeviceAuthError, InvalidArgumentError
 from .._types import Status, StoredStatus
@@ -30,6 +30,7 @@ KEEP_ALIVE = 15.0
 _PASSING = ("TRANSPORT", "TIMEOUT", "HTTP", "STORE", "RATE_LIMITED")
 # Verdicts after which the service session is logged out too (else it has already ended).
 _LOGGED_OUT = ("walkaway", "unavailable")
+_REMOVAL_SLOW = "the store did not remove a signed-out session within the check budget; it goes on"
 _STORE_SLOW = "the store did not answer within the check budget"
 
 _C = TypeVar("_C", Client, AsyncClient)
@@ -240,16 +241,25 @@ class SignIns(_Flow[Client, Monitor]):
         return verdict
 
     def sign_out(self, sealed: str) -> None:
-        """Signs out: removes the session from the store and logs it out of the service in
-        the background (the page never waits for the service). Never raises."""
+        """Signs out: removes the session from the store (waiting for that at most the check
+        budget) and logs it out of the service in the background (the page never waits for
+        the service). Never raises."""
         session = self._unseal(sealed)
-        if session is not None:
-            self._forget(session, log_out=True)
+        if session is None:
+            return
+        try:
+            self._forget(session, log_out=True).result(timeout=self.settings.check_budget)
+        except concurrent.futures.TimeoutError:
+            log.warning(_REMOVAL_SLOW)
 
-    def _forget(self, session: Session, log_out: bool) -> None:
+    def _forget(self, session: Session, log_out: bool) -> "concurrent.futures.Future[None]":
         """Removes the session from the store and (``log_out``) logs it out of the service,
-        on this process's worker threads: the page never waits for either."""
-        _workers().submit(_forget_now, self._monitor, session, log_out)
+        on this process's worker threads; the removal, for a caller that waits for it."""
+        workers = _workers()
+        removal = workers.submit(_remove_now, self._monitor, session)
+        if log_out:
+            workers.submit(_log_out_now, session)
+        return removal
 
     def registration_link(self, user_id: str, display_name: Optional[str] = None) -> str:
         """The link that registers ``user_id``'s phone, adding the user to the service first."""
@@ -261,17 +271,19 @@ class SignIns(_Flow[Client, Monitor]):
         return self._client.has_registered_mobile_device(user_id)
 
 
-def _forget_now(monitor: Optional[Monitor], session: Session, log_out: bool) -> None:
+def _remove_now(monitor: Optional[Monitor], session: Session) -> None:
     if monitor is not None:
         try:
             monitor.remove(session.session_token)
         except DeviceAuthError as error:
             log.warning("could not remove a session from the store (%s)", error.code)
-    if log_out:
-        try:
-            session.logout()
-        except DeviceAuthError as error:
-            log.warning("logging the service session out failed (%s)", error.code)
+
+
+def _log_out_now(session: Session) -> None:
+    try:
+        session.logout()
+    except DeviceAuthError as error:
+        log.warning("logging the service session out failed (%s)", error.code)
 
 
 class AsyncSignIns(_Flow[AsyncClient, AsyncMonitor]):
@@ -384,15 +396,27 @@ class AsyncSignIns(_Flow[AsyncClient, AsyncMonitor]):
     async def sign_out(self, sealed: str) -> None:
         """See :meth:`SignIns.sign_out`."""
         session = self._unseal(sealed)
-        if session is not None:
-            self._forget(session, log_out=True)
+        if session is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._forget(session, log_out=True)), self.settings.check_budget)
+        except asyncio.TimeoutError:
+            log.warning(_REMOVAL_SLOW)
 
-    def _forget(self, session: AsyncSession, log_out: bool) -> None:
+    def _forget(self, session: AsyncSession, log_out: bool) -> "asyncio.Task[None]":
         """Removes the session from the store and (``log_out``) logs it out of the service,
-        in a task of its own: the request never waits for either."""
-        task = asyncio.get_running_loop().create_task(_forget_later(self._monitor, session, log_out))
+        in tasks of their own; the removal, for a caller that waits for it."""
+        removal = self._later(_remove_later(self._monitor, session))
+        if log_out:
+            self._later(_log_out_later(session))
+        return removal
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+        """``work`` in a task this flow keeps until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def registration_link(self, user_id: str, display_name: Optional[str] = None) -> str:
         """See :meth:`SignIns.registration_link`."""
@@ -404,14 +428,15 @@ class AsyncSignIns(_Flow[AsyncClient, AsyncMonitor]):
         return await self._client.has_registered_mobile_device(user_id)
 
 
-async def _forget_later(monitor: Optional[AsyncMonitor], session: AsyncSession, log_out: bool) -> None:
+async def _remove_later(monitor: Optional[AsyncMonitor], session: AsyncSession) -> None:
     if monitor is not None:
         try:
             await monitor.remove(session.session_token)
         except DeviceAuthError as error:
             log.warning("could not remove a session from the store (%s)", error.code)
-    if not log_out:
-        return
+
+
+async def _log_out_later(session: AsyncSession) -> None:
     try:
         await session.logout()
     except DeviceAuthError as error:
