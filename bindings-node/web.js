@@ -56,6 +56,8 @@ const STATES = Object.freeze(['pending', 'identifying', 'approved', 'refused', '
 const NOT_DONE = new Set(['pending', 'identifying', 'unavailable']);
 /** Failures of a sign-in's status check that leave it waiting (the next check may succeed). */
 const PASSING = new Set(['TRANSPORT', 'TIMEOUT', 'HTTP', 'STORE', 'RATE_LIMITED']);
+// Failures of a check that sign the user out whatever the fail mode: not about reachability.
+const NEVER_OPEN = new Set([ErrorCode.Unauthorized, ErrorCode.Protocol]);
 const SEAL_KEY_CONTEXT = 'deviceauth seal key v1';
 const LOGGER_NAME = 'deviceauth.web';
 
@@ -531,7 +533,9 @@ class SignIns {
       );
     } catch (error) {
       if (error instanceof DeviceAuthError && error.code === ErrorCode.NotFound) return this.#signedOut(session, null, 'ended');
-      return this.#unavailable(session, sealed, null, describeError(error));
+      // Fail open bridges only a missing answer; a refusal or a garbled answer is closed.
+      const closed = error instanceof DeviceAuthError && NEVER_OPEN.has(error.code);
+      return this.#unavailable(session, sealed, null, describeError(error), closed);
     }
     if (status === null) return this.#signedOut(session, null, 'ended');
     if (unreachable) return this.#unavailable(session, sealed, status, 'the monitors cannot reach the service for this session');
@@ -544,13 +548,13 @@ class SignIns {
     return this.#signedOut(session, status, reason);
   }
 
-  #unavailable(session, sealed, status, why) {
+  #unavailable(session, sealed, status, why, closed = false) {
     const s = this.#s;
-    if (s.failMode === 'open') {
+    if (s.failMode === 'open' && !closed) {
       s.log.warn(`session check: the status cannot be known (${why}); fail mode open keeps the user signed in`);
       return new Check(true, status, null, sealed);
     }
-    s.log.warn(`session check: the status cannot be known (${why}); fail mode closed signs the user out`);
+    s.log.warn(`session check: the status cannot be known (${why}); ${closed ? 'a refusal' : 'fail mode closed'} signs the user out`);
     return this.#signedOut(session, status, 'unavailable');
   }
 

@@ -542,6 +542,19 @@ describe('deviceauth/express', () => {
     }
   });
 
+  it('fail mode open never bridges a refusal: a 401 on the status call signs the user out', async () => {
+    const app = await startApp({ store: null, failMode: 'open' });
+    const user = await app.user();
+    const browser = app.browser();
+    await signIn(app, browser, user);
+    assert.equal((await me(browser)).signedIn, true);
+    await ctx.control.fault({ path: '/authentication/session_status/', status: 401 });
+    const answer = await me(browser);
+    assert.equal(answer.signedIn, false);
+    assert.equal(answer.check.reason, 'unavailable');
+    await ctx.control.clearFaults();
+  });
+
   it('without a store each request refreshes once: a remote logout is seen at the next request', async () => {
     const app = await startApp({ store: null });
     const user = await app.user();

@@ -283,6 +283,14 @@ def test_fail_mode_when_the_service_cannot_be_reached(
     assert pending.state == "unavailable" and not pending.done and pending.sealed
 
 
+def test_fail_mode_open_never_bridges_a_refusal(emulator: Emulator, app: App, phone_user: str) -> None:
+    flow = web.SignIns(settings(emulator, app, fail_mode="open"))
+    sealed = signed_in(flow, app, phone_user)
+    emulator.fault("/authentication/session_status/", status=401, count=100)
+    verdict = flow.check(sealed)
+    assert (verdict.signed_in, verdict.reason) == (False, "unavailable")
+
+
 def test_a_hung_service_holds_a_check_no_longer_than_the_budget(emulator: Emulator, app: App, phone_user: str) -> None:
     flow = web.SignIns(settings(emulator, app, check_budget=1.0))
     sealed = signed_in(flow, app, phone_user)

@@ -28,6 +28,8 @@ STREAM_LIMIT = 180.0
 KEEP_ALIVE = 15.0
 # Failures that leave the sign-in waiting (the service may answer on the next check).
 _PASSING = ("TRANSPORT", "TIMEOUT", "HTTP", "STORE", "RATE_LIMITED")
+# Failures of a check that sign the user out whatever the fail mode: not about reachability.
+_NEVER_OPEN = ("UNAUTHORIZED", "PROTOCOL")
 # Verdicts after which the service session is logged out too (else it has already ended).
 _LOGGED_OUT = ("walkaway", "unavailable")
 _REMOVAL_SLOW = "the store did not remove a signed-out session within the check budget; it goes on"
@@ -93,7 +95,8 @@ class _Flow(Generic[_C, _M]):
         """The verdict when the status is unknown: the fail mode decides (and is logged)."""
         if why == "NOT_FOUND":
             return Check(False, None, "ended")  # the service no longer knows the session
-        verdict = failed_check(self.settings.fail_mode, status, sealed)
+        # Fail open bridges only a missing answer; a refusal or a garbled answer is closed.
+        verdict = failed_check("closed" if why in _NEVER_OPEN else self.settings.fail_mode, status, sealed)
         if verdict.signed_in:
             log.warning("session check failed (%s); fail mode open: the user stays signed in", why)
         else:
