@@ -37,6 +37,7 @@ mod limits;
 pub mod projectinsight;
 pub mod qr;
 mod secret;
+pub mod telemetry;
 mod text;
 mod transport;
 

@@ -14,10 +14,23 @@ use super::single_flight::StatusFlights;
 use super::store::SessionStore;
 use super::wire::{AddUsersReply, AuthEnvelope, HasDeviceReply, LinkReply, Outcome};
 use super::{AttemptLimit, AuthenticateOptions, Session, SessionData, Status};
+use crate::telemetry::Endpoint;
 use crate::transport::{
     HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
 };
 use crate::{Error, Result, Secret};
+
+const ADD_USERS: Endpoint = Endpoint::activeconnect("add_users");
+const DELETE_USERS: Endpoint = Endpoint::activeconnect("delete_users");
+const REGISTRATION_LINK: Endpoint = Endpoint::activeconnect("device_registration_link");
+const HAS_DEVICE: Endpoint = Endpoint::activeconnect("has_registered_mobile_device");
+const LOST_DEVICE: Endpoint = Endpoint::activeconnect("lost_user_mobile_device");
+const SEND_SMS: Endpoint = Endpoint::activeconnect("send_registration_sms");
+const AUTHENTICATE: Endpoint = Endpoint::activeconnect("authenticate_user");
+/// A session's status poll.
+pub(crate) const STATUS: Endpoint = Endpoint::activeconnect("status");
+/// A session's logout.
+pub(crate) const LOGOUT: Endpoint = Endpoint::activeconnect("logout");
 
 /// The production service.
 pub const DEFAULT_BASE_URL: &str = "https://activeconnect.activeapi.ninja";
@@ -226,7 +239,7 @@ impl Client {
     pub async fn add_users<S: AsRef<str>>(&self, users: &[S]) -> Result<AddedUsers> {
         let body = users_body(users)?;
         let url = self.management_url("add_users", None)?;
-        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        let reply = self.send(ADD_USERS, HttpMethod::POST, url, Some(body), Replay::Safe).await?;
         let parsed: AddUsersReply = success(&reply)?.json("add_users")?;
         parsed.outcome.check(&reply)?;
         parsed.users.ok_or_else(|| Error::protocol("add_users: the answer has no `users`"))
@@ -241,7 +254,7 @@ impl Client {
     pub async fn delete_users<S: AsRef<str>>(&self, users: &[S]) -> Result<()> {
         let body = users_body(users)?;
         let url = self.management_url("delete_users", None)?;
-        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        let reply = self.send(DELETE_USERS, HttpMethod::POST, url, Some(body), Replay::Safe).await?;
         success(&reply)?.json::<Outcome>("delete_users")?.check(&reply)
     }
 
@@ -252,13 +265,13 @@ impl Client {
         if let Some(name) = non_empty("display_name", display_name)? {
             url.query_pairs_mut().append_pair("display_name", name);
         }
-        self.link(url, "device_registration_link").await
+        self.link(url, REGISTRATION_LINK).await
     }
 
     /// Whether the user has registered a phone.
     pub async fn has_registered_mobile_device(&self, user: &str) -> Result<bool> {
         let url = self.management_url("has_registered_mobile_device", Some(user))?;
-        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+        let reply = self.send(HAS_DEVICE, HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: HasDeviceReply = success(&reply)?.json("has_registered_mobile_device")?;
         parsed.outcome.check(&reply)?;
         parsed
@@ -269,7 +282,7 @@ impl Client {
     /// Disables the user's phone and returns a new registration link.
     pub async fn lost_user_mobile_device(&self, user: &str) -> Result<String> {
         let url = self.management_url("lost_user_mobile_device", Some(user))?;
-        self.link(url, "lost_user_mobile_device").await
+        self.link(url, LOST_DEVICE).await
     }
 
     /// Has the service text the registration link to `phone_number` (E.164, e.g.
@@ -290,7 +303,8 @@ impl Client {
             body["message"] = text.into();
         }
         let url = self.management_url("send_registration_sms", Some(user))?;
-        let reply = self.send(HttpMethod::POST, url, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await?;
+        let body = Some(body.to_string().into_bytes());
+        let reply = self.send(SEND_SMS, HttpMethod::POST, url, body, Replay::OnlyIfUnsent).await?;
         success(&reply)?.json::<Outcome>("send_registration_sms")?.check(&reply)
     }
 
@@ -305,7 +319,7 @@ impl Client {
         if let Some(limiter) = &self.attempts {
             limiter.check(user).await?;
         }
-        let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
+        let reply = self.send(AUTHENTICATE, HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
         let status = success(&reply)?.json::<AuthEnvelope>("authenticate_user")?.into_inner();
         if status.authenticated != Some(true) {
             return Err(Error::NotStarted {
@@ -367,21 +381,36 @@ impl Client {
     }
 
     /// Sends a request signed with the session's credentials (used by [`Session`]).
-    pub(crate) async fn send_as_session(&self, method: HttpMethod, url: Url, data: &SessionData) -> Result<Reply> {
+    pub(crate) async fn send_as_session(
+        &self,
+        endpoint: Endpoint,
+        method: HttpMethod,
+        url: Url,
+        data: &SessionData,
+    ) -> Result<Reply> {
         let key = self.inner.signer.key(&data.session_token, &data.session_secret);
         // The application secret too: a hostile server may know and echo it.
         let secrets = vec![self.inner.application_secret.expose_secret()];
-        let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
+        let session = Some(data.session_token.as_str());
+        let request =
+            Request { endpoint, session, method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
         self.inner.transport.send(request).await
     }
 
     /// Sends a request signed with the application's credentials. A 401/403 names the
     /// credentials to check.
-    async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        method: HttpMethod,
+        url: Url,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+    ) -> Result<Reply> {
         let inner = &self.inner;
         let key = inner.signer.key(&inner.application_id, &inner.application_secret);
-        let reply =
-            inner.transport.send(Request { method, url, json, auth: Some(&key), replay, secrets: vec![] }).await?;
+        let request = Request { endpoint, session: None, method, url, json, auth: Some(&key), replay, secrets: vec![] };
+        let reply = inner.transport.send(request).await?;
         if let 401 | 403 = reply.status {
             return Err(Error::Unauthorized {
                 status: reply.status,
@@ -395,8 +424,9 @@ impl Client {
         Ok(reply)
     }
 
-    async fn link(&self, url: Url, what: &str) -> Result<String> {
-        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+    async fn link(&self, url: Url, endpoint: Endpoint) -> Result<String> {
+        let what = endpoint.name;
+        let reply = self.send(endpoint, HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: LinkReply = success(&reply)?.json(what)?;
         parsed.outcome.check(&reply)?;
         parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))
