@@ -24,7 +24,8 @@ fi
 py="$venv/bin/python"
 
 step "test tools"
-"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3" "hypothesis>=6.100,<7"
+"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3" "hypothesis>=6.100,<7" \
+    "opentelemetry-api>=1.27,<2" "opentelemetry-sdk>=1.27,<2"
 
 step "cargo build -p deviceauth-emulator"
 (cd "$root" && cargo build -p deviceauth-emulator)
