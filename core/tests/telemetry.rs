@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Metrics and the span sink are process-wide: the tests of this file run one at a time.
@@ -38,8 +38,9 @@ struct Traced {
 fn traced() -> Traced {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-    // Only the library's own spans and events (reqwest's pool logs through `tracing` too).
-    let ours = filter_fn(|metadata| metadata.target().starts_with("deviceauth"));
+    // Only the library's own spans and events (reqwest's pool logs through `tracing` too),
+    // as the README shows.
+    let ours = Targets::new().with_target("deviceauth", tracing::Level::INFO);
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("deviceauth-test")).with_filter(ours);
     let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
     Traced { exporter, provider, _guard: guard }
