@@ -843,6 +843,40 @@ function hrTime(unixNano) {
   return [seconds, Math.min(999999999, Math.max(0, Math.round(unixNano - seconds * 1e9)))];
 }
 
+const COUNTERS = {
+  'deviceauth.calls': 'Service calls finished, by service, endpoint and outcome.',
+  'deviceauth.retries': 'Retries sent, by service and endpoint.',
+  'deviceauth.monitor.status_changes': 'Status changes monitors saw, by the new status.',
+  'deviceauth.monitor.unreachable': 'Sessions monitors gave up on as unreachable.',
+  'deviceauth.rate_limited': 'Attempts refused for rate, by source (attempt_limit, service).',
+};
+/** Meter providers the instruments are registered with already. */
+const observed = new WeakSet();
+
+/** Registers the counters and the gauge as observable instruments of `provider`, once. */
+function observeMetrics(api, provider) {
+  if (observed.has(provider)) return;
+  observed.add(provider);
+  const meter = provider.getMeter('deviceauth', require('./package.json').version);
+  const instruments = Object.entries(COUNTERS).map(([name, description]) => [
+    name,
+    'counters',
+    meter.createObservableCounter(name, { description }),
+  ]);
+  const sessions = 'deviceauth.monitor.sessions';
+  const description = "Sessions the process's monitors are watching now.";
+  instruments.push([sessions, 'gauges', meter.createObservableUpDownCounter(sessions, { description })]);
+  meter.addBatchObservableCallback(
+    (result) => {
+      const snapshot = telemetry.metrics();
+      for (const [name, kind, instrument] of instruments) {
+        for (const point of snapshot[kind]) if (point.name === name) result.observe(instrument, point.value, point.attributes);
+      }
+    },
+    instruments.map(([, , instrument]) => instrument),
+  );
+}
+
 const telemetry = {
   /** The process-wide counters, gauge and histogram now: `{ counters, gauges, histograms }`. */
   metrics: () => JSON.parse(native.metricsJson()),
@@ -850,11 +884,15 @@ const telemetry = {
   /**
    * Turns each finished service call into a span of `tracerProvider` (default: the global one
    * of `@opentelemetry/api`), replacing any earlier setting. The spans have the call's start
-   * and end times and no parent. Throws when `@opentelemetry/api` is not installed.
+   * and end times and no parent. The counters and the gauge of `metrics()` become observable
+   * instruments of `meterProvider` (default: the global one; once per provider), read from the
+   * snapshot at each collection (the duration histogram stays in `metrics()` only: OpenTelemetry
+   * has no observable histogram). Throws when `@opentelemetry/api` is not installed.
    */
   enableOpenTelemetry(options = {}) {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
     const api = require('@opentelemetry/api');
+    observeMetrics(api, options.meterProvider ?? api.metrics.getMeterProvider());
     const provider = options.tracerProvider ?? api.trace.getTracerProvider();
     const tracer = provider.getTracer('deviceauth', require('./package.json').version);
     native.setSpanCallback((text) => {

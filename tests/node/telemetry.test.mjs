@@ -165,3 +165,37 @@ describe('telemetry', () => {
     assert.throws(() => telemetry.enableOpenTelemetry(5), (error) => error.code === 'INVALID_ARGUMENT');
   });
 });
+
+describe('telemetry metrics through OpenTelemetry', () => {
+  let ctx;
+  before(async () => {
+    ctx = await suite();
+  });
+  after(() => ctx?.stop());
+
+  it('the counters and the gauge are observable instruments', async () => {
+    const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+    class Reader extends MetricReader {
+      async onForceFlush() {}
+      async onShutdown() {}
+    }
+    const reader = new Reader();
+    telemetry.enableOpenTelemetry({ meterProvider: new MeterProvider({ readers: [reader] }) });
+    try {
+      const { client, user } = await ctx.newUser('grace');
+      assert.equal(await client.hasRegisteredMobileDevice(user), true);
+      const { resourceMetrics, errors } = await reader.collect();
+      assert.deepEqual(errors, []);
+      const [scope] = resourceMetrics.scopeMetrics;
+      assert.equal(scope.scope.name, 'deviceauth');
+      const byName = Object.fromEntries(scope.metrics.map((m) => [m.descriptor.name, m.dataPoints]));
+      assert.ok('deviceauth.monitor.sessions' in byName);
+      const place = { endpoint: 'has_registered_mobile_device', outcome: 'ok', service: 'activeconnect' };
+      const point = byName['deviceauth.calls'].find((p) => JSON.stringify(p.attributes) === JSON.stringify(place));
+      assert.equal(point.value, counter(telemetry.metrics(), 'deviceauth.calls', place));
+      assert.ok(point.value >= 1);
+    } finally {
+      telemetry.disableOpenTelemetry();
+    }
+  });
+});

@@ -10,6 +10,8 @@ import logging
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -201,3 +203,23 @@ def test_without_opentelemetry_nothing_is_exported(emulator: Emulator, app: App,
     assert counter(telemetry.metrics(), "deviceauth.calls", place) == counter(before, "deviceauth.calls", place) + 1, (
         "metrics are always counted"
     )
+
+
+def test_metrics_are_observable_instruments(
+    emulator: Emulator, app: App, phone_user: str, exporter: InMemorySpanExporter
+) -> None:
+    reader = InMemoryMetricReader()
+    telemetry.enable_opentelemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider(metric_readers=[reader]))
+    assert fast(emulator, app).has_registered_mobile_device(phone_user) is True
+    data = reader.get_metrics_data()
+    assert data is not None
+    points: Dict[str, List[Any]] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            assert scope.scope.name == "deviceauth"
+            for metric in scope.metrics:
+                points[metric.name] = list(metric.data.data_points)
+    assert set(points) >= {"deviceauth.calls", "deviceauth.monitor.sessions"}
+    place = {"service": "activeconnect", "endpoint": "has_registered_mobile_device", "outcome": "ok"}
+    [calls] = [p for p in points["deviceauth.calls"] if dict(p.attributes or {}) == place]
+    assert calls.value == counter(telemetry.metrics(), "deviceauth.calls", list(place.items())) >= 1
