@@ -313,14 +313,15 @@ async fn traces_and_metrics_hold_no_secret_even_when_the_server_echoes_them() {
 }
 
 /// Telemetry off (no subscriber, no sink) costs next to nothing: the same calls with a
-/// subscriber exporting every span, and with a binding sink, are timed beside them.
+/// binding sink and with an OpenTelemetry layer exporting every span are timed beside them,
+/// in alternating rounds (the fastest round of each counts, to leave out the machine's noise).
 #[tokio::test]
 async fn telemetry_off_costs_next_to_nothing() {
     let _serial = SERIAL.lock().await;
     let env = Env::start().await;
     let client = env.client();
     client.add_user("frank").await.unwrap();
-    const CALLS: u32 = 300;
+    const CALLS: u32 = 200;
     async fn run(client: &Client) -> Duration {
         let started = Instant::now();
         for _ in 0..CALLS {
@@ -329,22 +330,22 @@ async fn telemetry_off_costs_next_to_nothing() {
         started.elapsed()
     }
     run(&client).await; // warm the pool
-    let off = run(&client).await;
-    let records = record_spans();
-    let sink = run(&client).await;
-    set_span_sink(None);
-    assert_eq!(records.lock().unwrap().len(), CALLS as usize);
-    let traced = traced();
-    let otel = run(&client).await;
-    assert_eq!(traced.spans().len(), CALLS as usize);
-    drop(traced);
-    let off_again = run(&client).await;
+    let (mut off, mut sink, mut otel) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    for _ in 0..3 {
+        off = off.min(run(&client).await);
+        let records = record_spans();
+        sink = sink.min(run(&client).await);
+        set_span_sink(None);
+        assert_eq!(records.lock().unwrap().len(), CALLS as usize);
+        let traced = traced();
+        otel = otel.min(run(&client).await);
+        assert_eq!(traced.spans().len(), CALLS as usize);
+    }
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(CALLS);
     println!(
-        "{CALLS} calls to the emulator: telemetry off {:.0} us/call ({:.0} again), binding sink {:.0} us/call, \
+        "{CALLS} calls to the emulator, fastest of 3 rounds: telemetry off {:.0} us/call, binding sink {:.0} us/call, \
          OpenTelemetry layer {:.0} us/call",
         per_call(off),
-        per_call(off_again),
         per_call(sink),
         per_call(otel)
     );
