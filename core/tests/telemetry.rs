@@ -32,7 +32,22 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 struct Traced {
     exporter: InMemorySpanExporter,
     provider: SdkTracerProvider,
+    /// Every `deviceauth` event as text (`message=... field=value ...`), spans or not.
+    events: Arc<Mutex<Vec<String>>>,
     _guard: tracing::subscriber::DefaultGuard,
+}
+
+/// A layer writing down each event's fields.
+struct EventLog(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for EventLog {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut text = String::new();
+        event.record(&mut |field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
+            text.push_str(&format!("{}={value:?} ", field.name()));
+        });
+        self.0.lock().unwrap().push(text);
+    }
 }
 
 fn traced() -> Traced {
@@ -42,8 +57,10 @@ fn traced() -> Traced {
     // as the README shows.
     let ours = Targets::new().with_target("deviceauth", tracing::Level::INFO);
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("deviceauth-test")).with_filter(ours);
-    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
-    Traced { exporter, provider, _guard: guard }
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = EventLog(events.clone()).with_filter(Targets::new().with_target("deviceauth", tracing::Level::INFO));
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer).with(log));
+    Traced { exporter, provider, events, _guard: guard }
 }
 
 impl Traced {
@@ -246,6 +263,11 @@ async fn refused_sign_ins_are_traced_as_failures() {
     assert_eq!(metrics::snapshot().gauge(metrics::SESSIONS_WATCHED), watched, "an ended session is let go");
     monitor.close();
 
+    let changed = format!(
+        "message=status_changed deviceauth.session={} deviceauth.previous=\"pending\" deviceauth.status=\"failed\" ",
+        hash8(&session.session_token())
+    );
+    assert!(traced.events.lock().unwrap().contains(&changed), "{:?}", traced.events.lock().unwrap());
     let spans = traced.spans();
     let refused = named(&spans, "activeconnect.authenticate_user");
     assert_eq!(refused.len(), 2, "the limited request sends nothing: {refused:#?}");
@@ -296,11 +318,31 @@ async fn traces_and_metrics_hold_no_secret_even_when_the_server_echoes_them() {
     env.fault(fault("/", json!({"status": 401, "body": echo, "count": 1}))).await;
     let _ = logout.logout().await;
     let _ = client.add_user(&echo).await;
+    // A monitor's events: a change, and a session it cannot reach (the server echoing).
+    let options = MonitorOptions {
+        interval: Duration::from_millis(50),
+        unreachable_after: Duration::from_millis(100),
+        ..MonitorOptions::default()
+    };
+    let (monitor, events) = Monitor::start(&client, options).unwrap();
+    let watched = env.signed_in_attempt("erin3").await;
+    assert!(monitor.add(watched.data()));
+    env.act(&watched, "approve").await;
+    let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(event, MonitorEvent::Changed { .. }), "{event:?}");
+    env.fault(fault(watched.data().status_url.path(), json!({"status": 500, "count": 1000, "body": echo}))).await;
+    let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(event, MonitorEvent::Unreachable { .. }), "{event:?}");
+    monitor.close();
     set_span_sink(None);
 
     let spans = traced.spans();
     assert!(spans.len() >= 8, "{spans:#?}");
     let mut texts: Vec<String> = spans.iter().map(span_text).collect();
+    let logged = traced.events.lock().unwrap().clone();
+    assert!(logged.iter().any(|e| e.starts_with("message=status_changed")), "{logged:?}");
+    assert!(logged.iter().any(|e| e.starts_with("message=unreachable")), "{logged:?}");
+    texts.extend(logged);
     texts.extend(records.lock().unwrap().iter().map(SpanRecord::to_json));
     texts.push(metrics::snapshot_json());
     for text in &texts {
