@@ -231,6 +231,29 @@ async fn a_retried_call_has_one_span_with_its_retries() {
 }
 
 #[tokio::test]
+async fn a_call_its_caller_gives_up_on_counts_as_aborted() {
+    let _serial = SERIAL.lock().await;
+    let env = Env::start().await;
+    let client = env.client();
+    client.add_user("gina").await.unwrap();
+    env.fault(fault("/management/has_registered_mobile_device", json!({"delay_ms": 1000}))).await;
+    let before = metrics::snapshot();
+    let records = record_spans();
+    let traced = traced();
+    let call = client.has_registered_mobile_device("gina");
+    assert!(tokio::time::timeout(Duration::from_millis(100), call).await.is_err());
+    set_span_sink(None);
+
+    let spans = traced.spans();
+    let [span] = &named(&spans, "activeconnect.has_registered_mobile_device")[..] else { panic!("{spans:#?}") };
+    assert_eq!(text(span, "deviceauth.outcome"), "ABORTED");
+    assert_eq!(int(span, "deviceauth.attempts"), 1);
+    assert!(records.lock().unwrap().is_empty(), "no binding record from a dropped call");
+    let aborted = [("service", "activeconnect"), ("endpoint", "has_registered_mobile_device"), ("outcome", "ABORTED")];
+    assert_eq!(delta(&before, &metrics::snapshot(), metrics::CALLS, &aborted), 1);
+}
+
+#[tokio::test]
 async fn refused_sign_ins_are_traced_as_failures() {
     let _serial = SERIAL.lock().await;
     let env = Env::start().await;

@@ -55,6 +55,8 @@ pub(crate) struct CallTrace {
     status: Option<u16>,
     /// Retry events, kept only for a binding's record.
     events: Option<Vec<SpanEvent>>,
+    /// Set once the outcome is recorded.
+    ended: bool,
 }
 
 impl CallTrace {
@@ -94,6 +96,7 @@ impl CallTrace {
             attempts: 0,
             status: None,
             events: recording.then(Vec::new),
+            ended: false,
         }
     }
 
@@ -137,7 +140,14 @@ impl CallTrace {
 
     /// Ends the call: `outcome` is `ok` for a 2xx answer, else the error code of the
     /// answer or failure.
-    pub fn finish(self, outcome: &'static str) {
+    pub fn finish(mut self, outcome: &'static str) {
+        self.end(outcome);
+    }
+
+    fn end(&mut self, outcome: &'static str) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
         let elapsed = self.started.elapsed();
         let millis = elapsed.as_secs_f64() * 1000.0;
         let retries = u64::from(self.attempts.saturating_sub(1));
@@ -153,12 +163,12 @@ impl CallTrace {
             self.span.record("deviceauth.duration_ms", duration_ms);
             self.span.record("otel.status_code", if failed { "ERROR" } else { "OK" });
         }
-        let Some(events) = self.events else { return };
+        let Some(events) = self.events.take() else { return };
         let mut attributes = Attributes::default();
         attributes.text("deviceauth.service", self.endpoint.service);
         attributes.text("deviceauth.endpoint", self.endpoint.name);
         attributes.text("http.request.method", self.method);
-        if let Some(hash) = self.session {
+        if let Some(hash) = self.session.take() {
             attributes.text("deviceauth.session", hash);
         }
         attributes.int("deviceauth.attempts", i64::from(self.attempts));
@@ -176,6 +186,18 @@ impl CallTrace {
             events,
             error: failed.then_some(outcome),
         });
+    }
+}
+
+impl Drop for CallTrace {
+    /// A call dropped before its end (its caller gave up: an abort, a time budget) counts
+    /// as `ABORTED` in the metrics and its `tracing` span. No binding record is made here:
+    /// a drop may run on any thread, and a binding's sink may need the host's lock.
+    fn drop(&mut self) {
+        if !self.ended && !std::thread::panicking() {
+            self.events = None;
+            self.end("ABORTED");
+        }
     }
 }
 
