@@ -566,3 +566,57 @@ export interface Logs {
   removeListener(event: 'log', listener: (record: LogRecord) => void): this
 }
 export declare const logs: Logs
+
+/** One counter series of the metrics snapshot. */
+export interface CounterPoint {
+  /** e.g. `deviceauth.calls`. */
+  name: string
+  /** The series' labels, e.g. `{ service, endpoint, outcome }`. */
+  attributes: Record<string, string>
+  value: number
+}
+
+/** One gauge series (`deviceauth.monitor.sessions`). */
+export interface GaugePoint {
+  name: string
+  attributes: Record<string, string>
+  value: number
+}
+
+/** One histogram series (`deviceauth.call.duration`, in `ms`). */
+export interface HistogramPoint {
+  name: string
+  unit: string
+  attributes: Record<string, string>
+  count: number
+  sum: number
+  /** Bucket upper bounds. */
+  bounds: number[]
+  /** Values per bucket: one per bound, then one above the last bound. */
+  bucket_counts: number[]
+}
+
+/** The value of every instrument at one moment. */
+export interface MetricsSnapshot {
+  counters: CounterPoint[]
+  gauges: GaugePoint[]
+  histograms: HistogramPoint[]
+}
+
+/** Tracing and metrics (see the README's "Tracing and metrics"). */
+export declare namespace telemetry {
+  /** The process-wide counters, gauge and histogram now. */
+  function metrics(): MetricsSnapshot
+  /**
+   * Turns each finished service call into a span of `tracerProvider` (an `@opentelemetry/api`
+   * `TracerProvider`; default: the global one), and the counters and gauge into observable
+   * instruments of `meterProvider` (default: the global one). Throws when `@opentelemetry/api`
+   * is not installed.
+   */
+  function enableOpenTelemetry(options?: {
+    tracerProvider?: { getTracer(name: string, version?: string): unknown }
+    meterProvider?: { getMeter(name: string, version?: string): unknown }
+  }): void
+  /** Stops making spans (the default). */
+  function disableOpenTelemetry(): void
+}

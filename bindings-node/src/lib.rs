@@ -11,6 +11,7 @@
 //! | `projectinsight::{TokenStore, StoredToken}` | [`token_store`] |
 //! | `Error` | [`errors`] (as the face's `DeviceAuthError`) |
 //! | `log` records | [`logging`] |
+//! | `telemetry` (metrics snapshot, span records) | [`telemetry`] |
 //!
 //! Every Promise comes from [`settle::promise`] (one wake-up of the JavaScript thread per
 //! batch of results); every entry point runs under `deviceauth::ffi::guard` /
@@ -24,6 +25,7 @@ mod logging;
 mod projectinsight;
 mod settle;
 mod store;
+mod telemetry;
 mod token_store;
 
 use std::sync::Arc;
@@ -47,6 +49,19 @@ pub fn init(env: Env, error_class: Function<'_, Unknown<'_>, Unknown<'_>>) -> na
 #[napi(ts_args_type = "callback: ((level: string, target: string, message: string) => void) | null, level: string")]
 pub fn set_logger(env: Env, callback: Option<Function<'_, Unknown<'_>, Unknown<'_>>>, level: String) -> napi::Result<()> {
     logging::set(&env, callback, &level)
+}
+
+/// The core's metrics snapshot as JSON text.
+#[napi]
+pub fn metrics_json() -> String {
+    telemetry::metrics_json()
+}
+
+/// Sends each finished service call's span record (JSON text) to `callback(record)`; no
+/// callback turns them off.
+#[napi(ts_args_type = "callback: ((record: string) => void) | null")]
+pub fn set_span_callback(env: Env, callback: Option<Function<'_, Unknown<'_>, Unknown<'_>>>) -> napi::Result<()> {
+    telemetry::set(&env, callback)
 }
 
 /// Cancels the calls it is given to (`wait`, a watch's or a monitor's `next`): the face

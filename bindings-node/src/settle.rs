@@ -1,4 +1,4 @@
-//! Promises settled from the tokio runtime, and log records delivered to JavaScript, with
+//! Promises settled from the tokio runtime, and log and span records delivered to JavaScript, with
 //! one wake-up of the JavaScript thread per batch.
 //!
 //! napi-rs's `AsyncBlock` makes a threadsafe function (a libuv handle, a cleanup hook)
@@ -38,6 +38,7 @@ type Make = Box<dyn FnOnce(sys::napi_env) -> napi::Result<sys::napi_value> + Sen
 enum Item {
     Settle { deferred: Deferred, outcome: Result<Make, CoreError> },
     Log { level: &'static str, target: String, message: String },
+    Span { record: String },
 }
 
 /// A Promise's resolver.
@@ -80,6 +81,11 @@ impl Queue {
     /// Queues a log record for the JavaScript log callback.
     pub(crate) fn log(&self, level: &'static str, target: String, message: String) {
         self.push(Item::Log { level, target, message });
+    }
+
+    /// Queues a finished call's span record (JSON) for the JavaScript span callback.
+    pub(crate) fn span(&self, record: String) {
+        self.push(Item::Span { record });
     }
 }
 
@@ -185,6 +191,7 @@ unsafe extern "C" fn drain(env: sys::napi_env, _js: sys::napi_value, context: *m
                 }
             }
             Item::Log { level, target, message } => crate::logging::deliver(env, level, &target, &message),
+            Item::Span { record } => crate::telemetry::deliver(env, &record),
         }
     }
     if settled > 0 {

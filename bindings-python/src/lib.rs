@@ -7,7 +7,8 @@
 //!
 //! Modules: `runtime` (tokio runtime, pending calls, exit gate, fork hook), `errors`,
 //! `convert`, `activeconnect` (+ `activeconnect/monitor`, `activeconnect/store`), `projectinsight`, `retry`,
-//! `logging` (core `log` records -> Python `logging`), `qr`, `token_store`.
+//! `logging` (core `log` records -> Python `logging`), `qr`, `telemetry` (metrics, span
+//! records for the OpenTelemetry bridge), `token_store`.
 
 mod activeconnect;
 mod convert;
@@ -17,6 +18,7 @@ mod projectinsight;
 mod qr;
 mod retry;
 mod runtime;
+mod telemetry;
 mod token_store;
 
 use pyo3::prelude::*;
@@ -69,6 +71,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::gate::_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(run_emulator, m)?)?;
+    m.add_function(wrap_pyfunction!(telemetry::metrics_json, m)?)?;
+    m.add_function(wrap_pyfunction!(telemetry::set_span_callback, m)?)?;
     runtime::init(py)?;
     logging::init(py);
     Ok(())

@@ -8,6 +8,8 @@
 //!   HMAC-signed as the service requires.
 //! - [`projectinsight`]: Project Insight device activation. Get a per-user API token without
 //!   seeing a password: the user approves in the browser and types a short code back.
+//! - [`telemetry`]: a `tracing` span per service call and process-wide metrics, for
+//!   OpenTelemetry or any other `tracing` subscriber.
 //!
 //! Every failure is one [`Error`] whose [`Error::code`] is a stable string shared with the
 //! Python and Node packages. Credentials are [`Secret`]s that never show in `Debug` output,
@@ -37,6 +39,7 @@ mod limits;
 pub mod projectinsight;
 pub mod qr;
 mod secret;
+pub mod telemetry;
 mod text;
 mod transport;
 

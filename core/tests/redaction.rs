@@ -76,7 +76,9 @@ async fn debug_and_errors_hold_no_secret() {
     let sealed = session.seal(&key).unwrap();
     texts.push(format!("{:?}", client.unseal(&sealed, &[8u8; 32]).unwrap_err()));
     texts.push(format!("{:?}", client.unseal(&sealed[..sealed.len() - 2], &key).unwrap_err()));
-    assert_eq!(texts.len(), 16);
+    // The metrics, after every call above (traces: tests/telemetry.rs).
+    texts.push(deviceauth::telemetry::metrics::snapshot_json());
+    assert_eq!(texts.len(), 17);
 
     for text in &texts {
         assert_clean(text, &secrets);

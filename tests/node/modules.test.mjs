@@ -37,7 +37,7 @@ describe('module formats', () => {
          resolved: require.resolve('deviceauth'),
        }));`,
     );
-    assert.deepEqual(out.keys, ['DeviceAuthError', 'ErrorCode', 'activeconnect', 'logs', 'projectinsight', 'qr']);
+    assert.deepEqual(out.keys, ['DeviceAuthError', 'ErrorCode', 'activeconnect', 'logs', 'projectinsight', 'qr', 'telemetry']);
     assert.deepEqual(out.ac, [
       'Client', 'DEFAULT_CHECK_BUDGET_MS', 'DEFAULT_HEALTH_BUDGET_MS', 'HEALTH_PROBE_USER', 'Monitor', 'MonitorEvents', 'Session',
       'StatusWatch', 'StoreMonitor', 'isAuthenticated', 'isEnded', 'isInProgress', 'shardOf',

@@ -24,7 +24,8 @@ fi
 py="$venv/bin/python"
 
 step "test tools"
-"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3" "hypothesis>=6.100,<7"
+"$py" -m pip install --quiet --disable-pip-version-check "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "mypy>=1.11,<3" "hypothesis>=6.100,<7" \
+    "opentelemetry-api>=1.27,<2" "opentelemetry-sdk>=1.27,<2"
 step "the web adapters' frameworks (the extras deviceauth[flask], [django], [fastapi]) and their test tools"
 "$py" -m pip install --quiet --disable-pip-version-check "flask>=3,<4" "flask-login>=0.6.3,<0.7" "sqlalchemy>=2,<3" "flask-sqlalchemy>=3.1,<4" \
     "django>=5,<7" "fastapi>=0.110" "itsdangerous>=2.1" "python-multipart>=0.0.9" "httpx>=0.27" "uvicorn>=0.30"

@@ -305,3 +305,10 @@ def draw_codes(url: str) -> str:
     svg: str = qr.svg(url)
     text: str = deviceauth.qr.terminal(url)
     return svg + text
+
+
+def read_telemetry() -> int:
+    deviceauth.telemetry.enable_opentelemetry()
+    deviceauth.telemetry.disable_opentelemetry()
+    snapshot: Dict[str, Any] = deviceauth.telemetry.metrics()
+    return len(snapshot["counters"])

@@ -3,6 +3,7 @@
 - :mod:`deviceauth.activeconnect`: Activeconnect (IAMPASS) passwordless push sign-in.
 - :mod:`deviceauth.projectinsight`: Project Insight device activation (API tokens).
 - :mod:`deviceauth.qr`: QR codes for registration links and activation URLs.
+- :mod:`deviceauth.telemetry`: metrics, and spans for OpenTelemetry.
 
 Every failure raises a :class:`DeviceAuthError` subclass chosen by its stable ``code``.
 The core's log records go to the ``deviceauth`` logger of :mod:`logging`.
@@ -16,7 +17,7 @@ from . import _native
 from ._errors import *  # noqa: F403 (every exception class, re-exported)
 from ._native import RetryPolicy
 from ._types import HttpOptions
-from . import activeconnect, projectinsight, qr
+from . import activeconnect, projectinsight, qr, telemetry
 
 __version__: str = _native.__version__
 
@@ -33,7 +34,7 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=_native._after_fork_in_child)
 
 __all__ = [
-    "activeconnect", "projectinsight", "qr", "RetryPolicy", "HttpOptions", "__version__"
+    "activeconnect", "projectinsight", "qr", "telemetry", "RetryPolicy", "HttpOptions", "__version__"
 ]  # fmt: skip
 __all__ += ["DeviceAuthError", "InvalidArgumentError", "NotFoundError", "UnauthorizedError", "NotStartedError",
             "RefusedError", "HttpError", "ProtocolError", "TimeoutError", "AbortedError", "TransportError",

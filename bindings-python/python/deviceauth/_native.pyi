@@ -9,7 +9,7 @@ classes; these are their building blocks.
 import datetime
 import os
 import pathlib
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import Unpack
@@ -34,7 +34,7 @@ __all__ = [
     "ProjectInsightClient", "ApiClient", "TokenStore", "RetryPolicy",
     "DEFAULT_BASE_URL", "SERVER_ENV", "MAX_USER_ID_BYTES", "DEFAULT_CHECK_BUDGET", "DEFAULT_HEALTH_BUDGET",
     "HEALTH_PROBE_USER", "shard_of", "svg", "terminal",
-    "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator",
+    "_after_fork_in_child", "_at_exit", "_panic_for_tests", "run_emulator", "metrics_json", "set_span_callback",
 ]
 
 __version__: str
@@ -63,6 +63,10 @@ def terminal(text: str) -> str:
     """``text`` as a QR code in Unicode half blocks for a dark terminal."""
 def shard_of(session_token: str, count: int) -> int:
     """The shard (from 0) of ``session_token`` among ``count`` shards (stable hash)."""
+def metrics_json() -> str:
+    """The process-wide metrics snapshot as JSON text."""
+def set_span_callback(callback: Callable[[str], object] | None) -> None:
+    """Calls ``callback(record_json)`` with each finished call's span record; ``None`` stops."""
 
 @final
 class Pending(Generic[_T_co]):

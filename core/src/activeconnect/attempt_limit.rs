@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::store::SessionStore;
 use crate::limits::check_positive;
+use crate::telemetry::metrics;
 use crate::{Error, Result};
 
 /// How many sign-in requests one user may get in a window. The window starts with the
@@ -48,15 +49,18 @@ impl AttemptLimiter {
         let key = format!("authenticate_user:{user}");
         match self.store.attempt(&key, &self.limit).await? {
             None => Ok(()),
-            Some(retry_after) => Err(Error::RateLimited {
-                retry_after,
-                message: format!(
-                    "more than {} sign-in requests for this user in {} s; try again in {} s",
-                    self.limit.attempts,
-                    self.limit.window.as_secs(),
-                    retry_after.as_secs().max(1)
-                ),
-            }),
+            Some(retry_after) => {
+                metrics::count(metrics::RATE_LIMITED, &[("source", "attempt_limit")], 1);
+                Err(Error::RateLimited {
+                    retry_after,
+                    message: format!(
+                        "more than {} sign-in requests for this user in {} s; try again in {} s",
+                        self.limit.attempts,
+                        self.limit.window.as_secs(),
+                        retry_after.as_secs().max(1)
+                    ),
+                })
+            }
         }
     }
 }

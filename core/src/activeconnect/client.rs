@@ -18,7 +18,20 @@ use super::{AttemptLimit, AuthenticateOptions, Session, SessionData, Status};
 use crate::transport::{
     HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, origin_text, parse_base_url,
 };
+use crate::telemetry::Endpoint;
 use crate::{Error, Result, RetryPolicy, Secret};
+
+const ADD_USERS: Endpoint = Endpoint::activeconnect("add_users");
+const DELETE_USERS: Endpoint = Endpoint::activeconnect("delete_users");
+const REGISTRATION_LINK: Endpoint = Endpoint::activeconnect("device_registration_link");
+const HAS_DEVICE: Endpoint = Endpoint::activeconnect("has_registered_mobile_device");
+const LOST_DEVICE: Endpoint = Endpoint::activeconnect("lost_user_mobile_device");
+const SEND_SMS: Endpoint = Endpoint::activeconnect("send_registration_sms");
+const AUTHENTICATE: Endpoint = Endpoint::activeconnect("authenticate_user");
+/// A session's status poll.
+pub(crate) const STATUS: Endpoint = Endpoint::activeconnect("status");
+/// A session's logout.
+pub(crate) const LOGOUT: Endpoint = Endpoint::activeconnect("logout");
 
 /// The production service.
 pub const DEFAULT_BASE_URL: &str = "https://activeconnect.activeapi.ninja";
@@ -247,7 +260,7 @@ impl Client {
     pub async fn add_users<S: AsRef<str>>(&self, users: &[S]) -> Result<AddedUsers> {
         let body = users_body(users)?;
         let url = self.management_url("add_users", None)?;
-        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        let reply = self.send(ADD_USERS, HttpMethod::POST, url, Some(body), Replay::Safe).await?;
         let parsed: AddUsersReply = success(&reply)?.json("add_users")?;
         parsed.outcome.check(&reply)?;
         parsed.users.ok_or_else(|| Error::protocol("add_users: the answer has no `users`"))
@@ -262,7 +275,7 @@ impl Client {
     pub async fn delete_users<S: AsRef<str>>(&self, users: &[S]) -> Result<()> {
         let body = users_body(users)?;
         let url = self.management_url("delete_users", None)?;
-        let reply = self.send(HttpMethod::POST, url, Some(body), Replay::Safe).await?;
+        let reply = self.send(DELETE_USERS, HttpMethod::POST, url, Some(body), Replay::Safe).await?;
         success(&reply)?.json::<Outcome>("delete_users")?.check(&reply)
     }
 
@@ -273,13 +286,13 @@ impl Client {
         if let Some(name) = non_empty("display_name", display_name)? {
             url.query_pairs_mut().append_pair("display_name", name);
         }
-        self.link(url, "device_registration_link").await
+        self.link(url, REGISTRATION_LINK).await
     }
 
     /// Whether the user has registered a phone.
     pub async fn has_registered_mobile_device(&self, user: &str) -> Result<bool> {
         let url = self.management_url("has_registered_mobile_device", Some(user))?;
-        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+        let reply = self.send(HAS_DEVICE, HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: HasDeviceReply = success(&reply)?.json("has_registered_mobile_device")?;
         parsed.outcome.check(&reply)?;
         parsed
@@ -290,7 +303,7 @@ impl Client {
     /// Disables the user's phone and returns a new registration link.
     pub async fn lost_user_mobile_device(&self, user: &str) -> Result<String> {
         let url = self.management_url("lost_user_mobile_device", Some(user))?;
-        self.link(url, "lost_user_mobile_device").await
+        self.link(url, LOST_DEVICE).await
     }
 
     /// Has the service text the registration link to `phone_number` (E.164, e.g.
@@ -311,7 +324,8 @@ impl Client {
             body["message"] = text.into();
         }
         let url = self.management_url("send_registration_sms", Some(user))?;
-        let reply = self.send(HttpMethod::POST, url, Some(body.to_string().into_bytes()), Replay::OnlyIfUnsent).await?;
+        let body = Some(body.to_string().into_bytes());
+        let reply = self.send(SEND_SMS, HttpMethod::POST, url, body, Replay::OnlyIfUnsent).await?;
         success(&reply)?.json::<Outcome>("send_registration_sms")?.check(&reply)
     }
 
@@ -326,7 +340,7 @@ impl Client {
         if let Some(limiter) = &self.attempts {
             limiter.check(user).await?;
         }
-        let reply = self.send(HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
+        let reply = self.send(AUTHENTICATE, HttpMethod::POST, url, Some(b"{}".to_vec()), Replay::OnlyIfUnsent).await?;
         let status = success(&reply)?.json::<AuthEnvelope>("authenticate_user")?.into_inner();
         if status.authenticated != Some(true) {
             return Err(Error::NotStarted {
@@ -388,23 +402,39 @@ impl Client {
     }
 
     /// Sends a request signed with the session's credentials (used by [`Session`]).
-    pub(crate) async fn send_as_session(&self, method: HttpMethod, url: Url, data: &SessionData) -> Result<Reply> {
+    pub(crate) async fn send_as_session(
+        &self,
+        endpoint: Endpoint,
+        method: HttpMethod,
+        url: Url,
+        data: &SessionData,
+    ) -> Result<Reply> {
         let key = self.inner.signer.key(&data.session_token, &data.session_secret);
         // The application secrets too: a hostile server may know and echo them.
         let secrets = self.inner.secrets.all();
-        let request = Request { method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
+        let session = Some(data.session_token.as_str());
+        let request =
+            Request { endpoint, session, method, url, json: None, auth: Some(&key), replay: Replay::Safe, secrets };
         self.inner.transport.send(request).await
     }
 
     /// Sends a request signed with the application's credentials. A 401/403 names the
     /// credentials to check.
-    async fn send(&self, method: HttpMethod, url: Url, json: Option<Vec<u8>>, replay: Replay) -> Result<Reply> {
-        self.send_with(method, url, json, replay, None).await
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        method: HttpMethod,
+        url: Url,
+        json: Option<Vec<u8>>,
+        replay: Replay,
+    ) -> Result<Reply> {
+        self.send_with(endpoint, method, url, json, replay, None).await
     }
 
     /// [`Client::send`], under `retry` instead of the client's retry policy when given.
     pub(crate) async fn send_with(
         &self,
+        endpoint: Endpoint,
         method: HttpMethod,
         url: Url,
         json: Option<Vec<u8>>,
@@ -414,10 +444,10 @@ impl Client {
         let inner = &self.inner;
         let order = inner.secrets.order();
         let again = order.second.map(|_| (method.clone(), url.clone(), json.clone()));
-        let mut reply = self.send_signed(order.first, method, url, json, replay, retry).await?;
+        let mut reply = self.send_signed(endpoint, order.first, method, url, json, replay, retry).await?;
         if let (401 | 403, Some(second), Some((method, url, json))) = (reply.status, order.second, again) {
             // A refused signature was not acted on: the same call, signed with the other secret.
-            reply = self.send_signed(second, method, url, json, replay, retry).await?;
+            reply = self.send_signed(endpoint, second, method, url, json, replay, retry).await?;
             if !matches!(reply.status, 401 | 403) {
                 inner.secrets.accepted_second(&order);
                 log::warn!(
@@ -444,6 +474,7 @@ impl Client {
     /// application secret from the answer's text.
     async fn send_signed(
         &self,
+        endpoint: Endpoint,
         secret: &Secret,
         method: HttpMethod,
         url: Url,
@@ -453,15 +484,17 @@ impl Client {
     ) -> Result<Reply> {
         let inner = &self.inner;
         let key = inner.signer.key(&inner.application_id, secret);
-        let request = Request { method, url, json, auth: Some(&key), replay, secrets: inner.secrets.all() };
+        let secrets = inner.secrets.all();
+        let request = Request { endpoint, session: None, method, url, json, auth: Some(&key), replay, secrets };
         match retry {
             Some(retry) => inner.transport.send_with(request, retry).await,
             None => inner.transport.send(request).await,
         }
     }
 
-    async fn link(&self, url: Url, what: &str) -> Result<String> {
-        let reply = self.send(HttpMethod::GET, url, None, Replay::Safe).await?;
+    async fn link(&self, url: Url, endpoint: Endpoint) -> Result<String> {
+        let what = endpoint.name;
+        let reply = self.send(endpoint, HttpMethod::GET, url, None, Replay::Safe).await?;
         let parsed: LinkReply = success(&reply)?.json(what)?;
         parsed.outcome.check(&reply)?;
         parsed.register_url.ok_or_else(|| Error::protocol(format!("{what}: the answer has no `register_url`")))

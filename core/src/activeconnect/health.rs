@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::Client;
 use super::wire::HasDeviceReply;
 use crate::limits::check_positive;
+use crate::telemetry::Endpoint;
 use crate::transport::{Replay, origin_text};
 use crate::{Error, Result, RetryPolicy};
 
@@ -20,6 +21,8 @@ pub const DEFAULT_HEALTH_BUDGET: Duration = Duration::from_secs(3);
 /// The user id a health check asks about. No user is ever added with it; the service's
 /// logs show it as `has_registered_mobile_device` for this id.
 pub const HEALTH_PROBE_USER: &str = "deviceauth-health-probe";
+/// The health check in traces and metrics.
+const HEALTH: Endpoint = Endpoint::activeconnect("health");
 
 /// A passed health check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +77,7 @@ impl Client {
         let origin = origin_text(&url);
         let once = RetryPolicy { max_attempts: 1, deadline: budget, ..RetryPolicy::default() };
         let started = Instant::now();
-        let sent = self.send_with(reqwest::Method::GET, url, None, Replay::Safe, Some(once));
+        let sent = self.send_with(HEALTH, reqwest::Method::GET, url, None, Replay::Safe, Some(once));
         let reply = tokio::time::timeout(budget, sent)
             .await
             .map_err(|_| Error::Timeout(format!("no answer from {origin} within {} ms", budget.as_millis())))??;

@@ -10,6 +10,7 @@ use futures_util::{Stream, StreamExt};
 use reqwest::Method as HttpMethod;
 use tokio::time::Instant;
 
+use super::client::{LOGOUT, STATUS};
 use super::poll::{PollState, Report, Rules, Step, Until, decide};
 use super::wire::{AuthEnvelope, Outcome};
 use super::{Client, SessionData, Status, WaitOptions, WatchOptions};
@@ -164,7 +165,7 @@ impl Session {
     /// it was already over.
     pub async fn logout(&self) -> Result<bool> {
         let data = self.data();
-        let reply = self.client.send_as_session(HttpMethod::POST, data.logout_url.clone(), &data).await?;
+        let reply = self.client.send_as_session(LOGOUT, HttpMethod::POST, data.logout_url.clone(), &data).await?;
         if !reply.is_success() {
             return Err(reply.status_error());
         }
@@ -186,7 +187,7 @@ impl Session {
 
 /// One status request, signed with the session's credentials.
 async fn fetch_status(client: Client, data: SessionData) -> Result<Status> {
-    let reply = client.send_as_session(HttpMethod::GET, data.status_url.clone(), &data).await?;
+    let reply = client.send_as_session(STATUS, HttpMethod::GET, data.status_url.clone(), &data).await?;
     if !reply.is_success() {
         return Err(reply.status_error());
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::types::{CompleteWire, DeviceActivation, DeviceInfo, PendingActivation, PendingWire};
+use crate::telemetry::Endpoint;
 use crate::transport::{
     Authorize, HttpOptions, Replay, Reply, Request, Transport, http_builder_methods, parse_base_url,
 };
@@ -88,6 +89,8 @@ impl Client {
         let url = self.endpoint("device-activation/create-request")?;
         let body = serde_json::to_vec(device).map_err(|e| Error::invalid(e.to_string()))?;
         let request = Request {
+            endpoint: Endpoint::projectinsight("create_device_activation"),
+            session: None,
             method: HttpMethod::POST,
             url,
             json: Some(body),
@@ -131,8 +134,16 @@ impl Client {
                 query.append_pair("timeoutMinutes", &minutes.to_string());
             }
         }
-        let request =
-            Request { method: HttpMethod::GET, url, json: None, auth: None, replay: Replay::Safe, secrets: vec![code] };
+        let request = Request {
+            endpoint: Endpoint::projectinsight("complete_device_activation"),
+            session: None,
+            method: HttpMethod::GET,
+            url,
+            json: None,
+            auth: None,
+            replay: Replay::Safe,
+            secrets: vec![code],
+        };
         let reply = self.send(request).await?;
         success(&reply)?.json::<CompleteWire>("complete-request")?.into_activation()
     }
@@ -244,7 +255,9 @@ impl ApiClient {
     async fn call(&self, method: HttpMethod, path: &str, json: Option<Vec<u8>>, replay: Replay) -> Result<Answer> {
         self.check_expiry()?;
         let url = self.client.endpoint(path)?;
-        let request = Request { method, url, json, auth: Some(&self.token), replay, secrets: vec![] };
+        let endpoint = Endpoint::projectinsight(if method == HttpMethod::GET { "api_get" } else { "api_post" });
+        let request =
+            Request { endpoint, session: None, method, url, json, auth: Some(&self.token), replay, secrets: vec![] };
         let reply = self.client.send(request).await?;
         success(&reply)?;
         Ok(Answer(reply))

@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::time::Instant;
+use tracing::Instrument;
 use url::{Origin, Url};
 
 use crate::limits::later;
+use crate::telemetry::{CallTrace, Endpoint};
 use crate::text::Scrub;
 use crate::{Error, Result};
 
@@ -55,6 +57,10 @@ pub(crate) trait Authorize: Send + Sync {
 
 /// One logical call, possibly sent several times.
 pub(crate) struct Request<'a> {
+    /// The call's fixed name, for traces and metrics.
+    pub endpoint: Endpoint,
+    /// The session token the call is made for, traced only as a short hash.
+    pub session: Option<&'a str>,
     pub method: reqwest::Method,
     pub url: Url,
     pub json: Option<Vec<u8>>,
@@ -183,7 +189,20 @@ impl Transport {
 
     /// [`Transport::send`] under `retry` instead of the client's policy (each attempt
     /// still stops at the client's request timeout, or sooner at `retry`'s deadline).
+    /// Every call goes through here and is traced ([`CallTrace`]): one span and one set of
+    /// metrics per call, whatever its retries.
     pub async fn send_with(&self, request: Request<'_>, retry: RetryPolicy) -> Result<Reply> {
+        let mut trace = CallTrace::start(request.endpoint, &request.method, request.session);
+        let span = trace.span().clone();
+        let outcome = self.send_traced(request, retry, &mut trace).instrument(span).await;
+        trace.finish(match &outcome {
+            Ok(reply) => reply.outcome_code(),
+            Err(error) => error.code(),
+        });
+        outcome
+    }
+
+    async fn send_traced(&self, request: Request<'_>, retry: RetryPolicy, trace: &mut CallTrace) -> Result<Reply> {
         self.check_url(&request.url)?;
         let mut scrub = Scrub::default();
         request
@@ -196,7 +215,11 @@ impl Transport {
         let mut resigned = false;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
+            trace.attempt();
             let outcome = self.attempt(&request, self.options.timeout.min(remaining), &scrub).await;
+            if let Ok(reply) = &outcome {
+                trace.answered(reply.status);
+            }
             // A signature refused for its timestamp was not acted on: sign again, once,
             // with the server's time (even for calls that are never retried otherwise).
             if let (Ok(reply), Some(auth), false) = (&outcome, request.auth, resigned)
@@ -227,6 +250,13 @@ impl Transport {
                 },
                 attempt,
                 delay.as_millis()
+            );
+            trace.retry(
+                delay,
+                &match &outcome {
+                    Ok(reply) => format!("HTTP {}", reply.status),
+                    Err(failure) => failure.error.code().to_owned(),
+                },
             );
             tokio::time::sleep(delay).await;
             attempt += 1;

@@ -105,6 +105,16 @@ impl Reply {
         self.scrub.quote(text)
     }
 
+    /// `ok` for a 2xx answer, else the code of [`Reply::status_error`]'s error.
+    pub fn outcome_code(&self) -> &'static str {
+        match self.status {
+            _ if self.is_success() => "ok",
+            401 | 403 => "UNAUTHORIZED",
+            404 | 410 => "NOT_FOUND",
+            _ => "HTTP",
+        }
+    }
+
     /// The error for a non-2xx status, by the generic HTTP meaning of the status.
     pub fn status_error(&self) -> Error {
         let (status, message) = (self.status, self.message());

@@ -1,6 +1,6 @@
 // Every public name of the package, used the way the README shows; checked with
 // `tsc --noEmit --strict` (tsconfig.json beside this file). Never run.
-import { activeconnect, projectinsight, qr, ErrorCode, DeviceAuthError, logs, type LogRecord } from 'deviceauth';
+import { activeconnect, projectinsight, qr, ErrorCode, DeviceAuthError, logs, telemetry, type LogRecord, type MetricsSnapshot } from 'deviceauth';
 
 export async function signIn(): Promise<void> {
   const options: activeconnect.ClientOptions = {
@@ -269,3 +269,12 @@ void new activeconnect.Client({ applicationId: 'a', applicationSecret: 's' }).au
 new activeconnect.Monitor();
 // @ts-expect-error: a shard has an index and a count
 new activeconnect.Monitor(new activeconnect.Client({ applicationId: 'a', applicationSecret: 's' }), { shard: { index: 1 } });
+const snapshot: MetricsSnapshot = telemetry.metrics();
+const calls: number = snapshot.counters.filter((c) => c.name === 'deviceauth.calls').reduce((n, c) => n + c.value, 0);
+const buckets: number[] = snapshot.histograms.map((h) => h.bucket_counts.length);
+telemetry.enableOpenTelemetry();
+telemetry.enableOpenTelemetry({ tracerProvider: { getTracer: (name: string) => ({ name }) } });
+telemetry.disableOpenTelemetry();
+void [calls, buckets];
+// @ts-expect-error: the tracer provider is an object with getTracer
+telemetry.enableOpenTelemetry({ tracerProvider: 5 });

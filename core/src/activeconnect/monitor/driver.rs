@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::{Command, MonitorEvent, MonitorOptions, Shared};
 use crate::activeconnect::Status;
 use crate::activeconnect::poll::{Report, Rules, Step, Until, decide};
+use crate::telemetry::{self, metrics};
 use crate::{Error, Result};
 
 /// A poll due at an instant; `seq` keeps the queue order total.
@@ -96,15 +97,20 @@ impl Driver {
             Step::Again { at, report } => (report, Some(at)),
             Step::Stop(report) => {
                 sessions.remove(token);
+                metrics::watched(-1);
                 (report, None)
             }
         };
         let session_token = token.to_owned();
         let event = match report {
             Some(Report::Changed { previous, status }) => {
+                telemetry::status_changed(token, &previous, &status);
                 Some(MonitorEvent::Changed { user, session_token, previous, status })
             }
-            Some(Report::Failed(error)) => Some(MonitorEvent::Unreachable { user, session_token, error }),
+            Some(Report::Failed(error)) => {
+                telemetry::unreachable(token, error.code());
+                Some(MonitorEvent::Unreachable { user, session_token, error })
+            }
             None => None,
         };
         if let Some(event) = event {

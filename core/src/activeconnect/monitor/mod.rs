@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use super::poll::PollState;
 use super::{Client, Session, SessionData, Status};
 use crate::limits::{check_duration, check_positive, later};
+use crate::telemetry::metrics;
 use crate::{Error, Result};
 
 pub use events::MonitorEvents;
@@ -170,6 +171,29 @@ impl Shared {
         // Every critical section is one map operation: a poisoned map is still whole.
         self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Stops watching `token`; `false` when it was not watched.
+    fn remove(&self, token: &str) -> bool {
+        let removed = self.lock().remove(token).is_some();
+        if removed {
+            metrics::watched(-1);
+        }
+        removed
+    }
+
+    /// Stops watching every session.
+    fn clear(&self) {
+        let mut sessions = self.lock();
+        metrics::watched(-i64::try_from(sessions.len()).unwrap_or(i64::MAX));
+        sessions.clear();
+    }
+}
+
+impl Drop for Shared {
+    /// The sessions still held stop counting as watched.
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 /// What the handles tell the polling task.
@@ -211,10 +235,11 @@ impl Monitor {
             }
             let state = PollState::new(data.status.clone());
             sessions.insert(token.clone(), Entry { session: self.client.resume(data), state });
+            metrics::watched(1);
         }
         let spread = self.options.interval.mul_f64(rand::random::<f64>());
         if self.commands.send(Command::Poll(later(Instant::now(), spread), token.clone())).is_err() {
-            self.shared.lock().remove(&token);
+            self.shared.remove(&token);
             return false;
         }
         true
@@ -222,7 +247,7 @@ impl Monitor {
 
     /// Stops watching a session; `false` when it was not watched.
     pub fn remove(&self, session_token: &str) -> bool {
-        self.shared.lock().remove(session_token).is_some()
+        self.shared.remove(session_token)
     }
 
     /// Whether the session is watched.
@@ -250,7 +275,7 @@ impl Monitor {
     /// returns `false`. Closing again does nothing.
     pub fn close(&self) {
         if !self.shared.closed.swap(true, Ordering::SeqCst) {
-            self.shared.lock().clear();
+            self.shared.clear();
             let _ = self.commands.send(Command::Close);
         }
     }

@@ -265,6 +265,7 @@ async fn poll_one(inner: &Inner, row: RawRow) {
     let id = format!("{}-{}", row.incarnation, version);
     let (event, error) = match report {
         Some(Report::Changed { previous, status }) => {
+            crate::telemetry::status_changed(&token, &previous, &status);
             let event = StoreEvent {
                 id,
                 kind: "changed".into(),
@@ -279,6 +280,7 @@ async fn poll_one(inner: &Inner, row: RawRow) {
             (Some(event), None)
         }
         Some(Report::Failed(error)) => {
+            crate::telemetry::unreachable(&token, error.code());
             let text = format!("{}: {error}", error.code());
             let event = StoreEvent {
                 id,
