@@ -609,14 +609,14 @@ export declare namespace telemetry {
   function metrics(): MetricsSnapshot
   /**
    * Turns each finished service call into a span of `tracerProvider` (an `@opentelemetry/api`
-   * `TracerProvider`; default: the global one), and the counters and gauge into observable
-   * instruments of `meterProvider` (default: the global one). Throws when `@opentelemetry/api`
-   * is not installed.
+   * `TracerProvider`; default: the global one) and a value of the `deviceauth.call.duration`
+   * histogram, and the counters and gauge into observable instruments of `meterProvider`
+   * (default: the global one). Throws when `@opentelemetry/api` is not installed.
    */
   function enableOpenTelemetry(options?: {
     tracerProvider?: { getTracer(name: string, version?: string): unknown }
     meterProvider?: { getMeter(name: string, version?: string): unknown }
   }): void
-  /** Stops making spans (the default). */
+  /** Stops making spans and histogram values (the default). */
   function disableOpenTelemetry(): void
 }

@@ -1028,14 +1028,21 @@ const COUNTERS = {
   'deviceauth.monitor.unreachable': 'Sessions monitors gave up on as unreachable.',
   'deviceauth.rate_limited': 'Attempts refused for rate, by source (attempt_limit, service).',
 };
-/** Meter providers the instruments are registered with already. */
-const observed = new WeakSet();
+/** Meter providers the instruments are registered with already, with their duration histogram. */
+const observed = new WeakMap();
 
-/** Registers the counters and the gauge as observable instruments of `provider`, once. */
+/**
+ * Registers the counters and the gauge as observable instruments of `provider`, and the
+ * duration histogram, once; returns the histogram.
+ */
 function observeMetrics(api, provider) {
-  if (observed.has(provider)) return;
-  observed.add(provider);
+  if (observed.has(provider)) return observed.get(provider);
   const meter = provider.getMeter('deviceauth', require('./package.json').version);
+  const duration = meter.createHistogram('deviceauth.call.duration', {
+    unit: 'ms',
+    description: "Service calls' durations, by service and endpoint.",
+  });
+  observed.set(provider, duration);
   const instruments = Object.entries(COUNTERS).map(([name, description]) => [
     name,
     'counters',
@@ -1053,6 +1060,7 @@ function observeMetrics(api, provider) {
     },
     instruments.map(([, , instrument]) => instrument),
   );
+  return duration;
 }
 
 const telemetry = {
@@ -1064,18 +1072,24 @@ const telemetry = {
    * of `@opentelemetry/api`), replacing any earlier setting. The spans have the call's start
    * and end times and no parent. The counters and the gauge of `metrics()` become observable
    * instruments of `meterProvider` (default: the global one; once per provider), read from the
-   * snapshot at each collection (the duration histogram stays in `metrics()` only: OpenTelemetry
-   * has no observable histogram). Throws when `@opentelemetry/api` is not installed.
+   * snapshot at each collection; each call's duration goes to its histogram
+   * `deviceauth.call.duration` (ms, by service and endpoint) as the call ends. Throws when
+   * `@opentelemetry/api` is not installed.
    */
   enableOpenTelemetry(options = {}) {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
     const api = require('@opentelemetry/api');
-    observeMetrics(api, options.meterProvider ?? api.metrics.getMeterProvider());
+    const duration = observeMetrics(api, options.meterProvider ?? api.metrics.getMeterProvider());
     const provider = options.tracerProvider ?? api.trace.getTracerProvider();
     const tracer = provider.getTracer('deviceauth', require('./package.json').version);
     native.setSpanCallback((text) => {
       try {
         const record = JSON.parse(text);
+        const { attributes } = record;
+        duration.record(attributes['deviceauth.duration_ms'], {
+          service: attributes['deviceauth.service'],
+          endpoint: attributes['deviceauth.endpoint'],
+        });
         const span = tracer.startSpan(
           record.name,
           { kind: api.SpanKind.CLIENT, startTime: hrTime(record.start_unix_nano), attributes: record.attributes },
@@ -1096,7 +1110,7 @@ const telemetry = {
     });
   },
 
-  /** Stops making spans (the default). */
+  /** Stops making spans and histogram values (the default). */
   disableOpenTelemetry() {
     native.setSpanCallback(null);
   },

@@ -173,7 +173,7 @@ describe('telemetry metrics through OpenTelemetry', () => {
   });
   after(() => ctx?.stop());
 
-  it('the counters and the gauge are observable instruments', async () => {
+  it('the counters and the gauge are observable instruments, the durations a histogram', async () => {
     const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
     class Reader extends MetricReader {
       async onForceFlush() {}
@@ -194,6 +194,16 @@ describe('telemetry metrics through OpenTelemetry', () => {
       const point = byName['deviceauth.calls'].find((p) => JSON.stringify(p.attributes) === JSON.stringify(place));
       assert.equal(point.value, counter(telemetry.metrics(), 'deviceauth.calls', place));
       assert.ok(point.value >= 1);
+      // The duration histogram gets each call's duration as its span record arrives.
+      const where = JSON.stringify({ service: 'activeconnect', endpoint: 'has_registered_mobile_device' });
+      let durations;
+      for (let tries = 0; tries < 100 && !durations; tries += 1) {
+        const collected = await reader.collect();
+        const metric = collected.resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'deviceauth.call.duration');
+        durations = metric?.dataPoints.find((p) => JSON.stringify(p.attributes) === where);
+        if (!durations) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(durations && durations.value.count >= 1 && durations.value.sum >= 0, 'a duration was recorded');
     } finally {
       telemetry.disableOpenTelemetry();
     }

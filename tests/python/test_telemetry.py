@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
@@ -223,3 +224,12 @@ def test_metrics_are_observable_instruments(
     place = {"service": "activeconnect", "endpoint": "has_registered_mobile_device", "outcome": "ok"}
     [calls] = [p for p in points["deviceauth.calls"] if dict(p.attributes or {}) == place]
     assert calls.value == counter(telemetry.metrics(), "deviceauth.calls", list(place.items())) >= 1
+    # The duration histogram gets each call's duration as its span record arrives.
+    deadline = time.monotonic() + 5
+    while "deviceauth.call.duration" not in points and time.monotonic() < deadline:
+        time.sleep(0.05)
+        for resource in (reader.get_metrics_data() or data).resource_metrics:
+            for scope in resource.scope_metrics:
+                points.update({metric.name: list(metric.data.data_points) for metric in scope.metrics})
+    durations = [p for p in points["deviceauth.call.duration"] if dict(p.attributes or {}) == {k: place[k] for k in ("service", "endpoint")}]
+    assert durations and durations[0].count >= 1 and durations[0].sum >= 0

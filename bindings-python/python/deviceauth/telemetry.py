@@ -2,8 +2,9 @@
 
 - :func:`metrics`: the process-wide counters, gauge and histogram, as a dict.
 - :func:`enable_opentelemetry`: every finished service call becomes an OpenTelemetry
-  span, and the counters and gauge become observable instruments (needs
-  ``opentelemetry-api``); :func:`disable_opentelemetry` stops the spans.
+  span and a value of the ``deviceauth.call.duration`` histogram, and the counters and
+  gauge become observable instruments (needs ``opentelemetry-api``);
+  :func:`disable_opentelemetry` stops the spans and the histogram's values.
 
 Span names are ``<service>.<endpoint>`` (``activeconnect.authenticate_user``,
 ``activeconnect.status``, ``projectinsight.complete_device_activation``, ...). No span or
@@ -36,17 +37,21 @@ def enable_opentelemetry(tracer_provider: Any = None, meter_provider: Any = None
     call runs on the library's own threads). The counters and the gauge of :func:`metrics`
     become observable instruments of ``meter_provider`` (default: the global one of
     :mod:`opentelemetry.metrics`; once per provider), read from the snapshot at each
-    collection; the duration histogram stays in :func:`metrics` only (OpenTelemetry has no
-    observable histogram). Raises :class:`ImportError` without ``opentelemetry-api``."""
+    collection; each call's duration goes to its histogram ``deviceauth.call.duration``
+    (ms, by service and endpoint) as the call ends. Raises :class:`ImportError` without
+    ``opentelemetry-api``."""
     from opentelemetry import trace
 
-    _observe_metrics(meter_provider)
+    duration = _observe_metrics(meter_provider)
 
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     tracer = provider.get_tracer("deviceauth", _native.__version__)
 
     def export(text: str) -> None:
         record = json.loads(text)
+        attributes = record["attributes"]
+        place = {"service": attributes["deviceauth.service"], "endpoint": attributes["deviceauth.endpoint"]}
+        duration.record(attributes["deviceauth.duration_ms"], place)
         span = tracer.start_span(
             record["name"],
             kind=trace.SpanKind.CLIENT,
@@ -65,22 +70,28 @@ def enable_opentelemetry(tracer_provider: Any = None, meter_provider: Any = None
 
 
 def disable_opentelemetry() -> None:
-    """Stops making spans (the default). Observable instruments, once registered, stay."""
+    """Stops making spans and histogram values (the default). Observable instruments, once
+    registered, stay."""
     _native.set_span_callback(None)
 
 
-#: Meter providers the instruments are registered with already (by id; kept alive here).
-_observed: dict[int, Any] = {}
+#: Meter providers the instruments are registered with already (by id: the provider, kept
+#: alive here, and its duration histogram).
+_observed: dict[int, tuple[Any, Any]] = {}
 
 
-def _observe_metrics(meter_provider: Any) -> None:
+def _observe_metrics(meter_provider: Any) -> Any:
+    """Registers the instruments with the provider (once); its duration histogram."""
     from opentelemetry import metrics as otel_metrics
 
     provider = meter_provider if meter_provider is not None else otel_metrics.get_meter_provider()
     if id(provider) in _observed:
-        return
-    _observed[id(provider)] = provider
+        return _observed[id(provider)][1]
     meter = provider.get_meter("deviceauth", _native.__version__)
+    duration = meter.create_histogram(
+        "deviceauth.call.duration", unit="ms", description="Service calls' durations, by service and endpoint."
+    )
+    _observed[id(provider)] = (provider, duration)
 
     def observe(kind: str, name: str) -> Any:
         def callback(options: Any) -> Any:
@@ -97,6 +108,7 @@ def _observe_metrics(meter_provider: Any) -> None:
         callbacks=[observe("gauges", "deviceauth.monitor.sessions")],
         description="Sessions the process's monitors are watching now.",
     )
+    return duration
 
 
 _COUNTERS = {
