@@ -17,6 +17,8 @@ use deviceauth::telemetry::metrics::{self, MetricsSnapshot};
 use deviceauth::telemetry::{AttributeValue, SpanRecord, set_span_sink};
 use opentelemetry::trace::{Status as OtelStatus, TracerProvider as _};
 use opentelemetry::{Key, Value};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -380,6 +382,77 @@ async fn traces_and_metrics_hold_no_secret_even_when_the_server_echoes_them() {
 /// Telemetry off (no subscriber, no sink) costs next to nothing: the same calls with a
 /// binding sink and with an OpenTelemetry layer exporting every span are timed beside them,
 /// in alternating rounds (the fastest round of each counts, to leave out the machine's noise).
+/// The metrics as `tracing-opentelemetry`'s `MetricsLayer` exports them (the README's
+/// recipe), read back from the SDK's in-memory exporter: name, kind, attributes and value
+/// (sum, or count and sum for a histogram), as text.
+fn exported_metrics(exporter: &InMemoryMetricExporter, provider: &SdkMeterProvider) -> Vec<String> {
+    provider.force_flush().expect("flushed");
+    let mut lines = Vec::new();
+    for resource in exporter.get_finished_metrics().expect("finished metrics") {
+        for scope in resource.scope_metrics() {
+            for metric in scope.metrics() {
+                let name = metric.name();
+                let attributes = |kvs: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
+                    let mut pairs: Vec<String> = kvs.map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+                    pairs.sort();
+                    pairs.join(",")
+                };
+                match metric.data() {
+                    AggregatedMetrics::U64(MetricData::Sum(sum)) => sum.data_points().for_each(|p| {
+                        lines.push(format!("{name} sum [{}] {}", attributes(&mut p.attributes()), p.value()))
+                    }),
+                    AggregatedMetrics::I64(MetricData::Sum(sum)) => sum.data_points().for_each(|p| {
+                        lines.push(format!("{name} sum [{}] {}", attributes(&mut p.attributes()), p.value()))
+                    }),
+                    AggregatedMetrics::F64(MetricData::Histogram(histogram)) => histogram.data_points().for_each(|p| {
+                        lines.push(format!("{name} histogram [{}] count={}", attributes(&mut p.attributes()), p.count()))
+                    }),
+                    other => lines.push(format!("{name} {other:?}")),
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn metrics_export_through_opentelemetry_with_the_metrics_layer() {
+    let _serial = SERIAL.lock().await;
+    let env = Env::approving_after(Duration::from_millis(200)).await;
+    let client = env.client();
+    client.add_user("mia").await.unwrap();
+    env.register_device("mia").await;
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder().with_periodic_exporter(exporter.clone()).build();
+    let layer = tracing_opentelemetry::MetricsLayer::new(provider.clone());
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+
+    let session = client.authenticate_user("mia", &AuthenticateOptions::default()).await.unwrap();
+    let wait = WaitOptions { interval: Duration::from_millis(100), deadline: Duration::from_secs(10) };
+    assert_eq!(session.wait(&wait).await.unwrap(), Status::Active);
+    let path = "/management/has_registered_mobile_device";
+    env.fault(fault(path, json!({"status": 503, "count": 1, "body": "busy"}))).await;
+    assert!(client.has_registered_mobile_device("mia").await.unwrap());
+    drop(guard);
+
+    let lines = exported_metrics(&exporter, &provider);
+    let has = |prefix: &str| lines.iter().any(|line| line.starts_with(prefix));
+    assert!(
+        has("deviceauth.calls sum [endpoint=authenticate_user,outcome=ok,service=activeconnect] 1"),
+        "{lines:#?}"
+    );
+    assert!(has("deviceauth.calls sum [endpoint=status,outcome=ok,service=activeconnect] "), "{lines:#?}");
+    assert!(has("deviceauth.retries sum [endpoint=has_registered_mobile_device,service=activeconnect] 1"), "{lines:#?}");
+    assert!(
+        has("deviceauth.call.duration histogram [endpoint=authenticate_user,service=activeconnect] count=1"),
+        "{lines:#?}"
+    );
+    let text = format!("{lines:?}");
+    for secret in [env.app_secret.clone(), session.session_token()] {
+        assert!(!text.contains(&secret), "a secret in the exported metrics: {text}");
+    }
+}
+
 #[tokio::test]
 async fn telemetry_off_costs_next_to_nothing() {
     let _serial = SERIAL.lock().await;

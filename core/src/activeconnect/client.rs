@@ -443,11 +443,12 @@ impl Client {
     ) -> Result<Reply> {
         let inner = &self.inner;
         let order = inner.secrets.order();
-        let again = order.second.map(|_| (method.clone(), url.clone(), json.clone()));
-        let mut reply = self.send_signed(endpoint, order.first, method, url, json, replay, retry).await?;
-        if let (401 | 403, Some(second), Some((method, url, json))) = (reply.status, order.second, again) {
+        let message = (method, url, json);
+        let again = order.second.map(|_| message.clone());
+        let mut reply = self.send_signed(endpoint, order.first, message, replay, retry).await?;
+        if let (401 | 403, Some(second), Some(message)) = (reply.status, order.second, again) {
             // A refused signature was not acted on: the same call, signed with the other secret.
-            reply = self.send_signed(endpoint, second, method, url, json, replay, retry).await?;
+            reply = self.send_signed(endpoint, second, message, replay, retry).await?;
             if !matches!(reply.status, 401 | 403) {
                 inner.secrets.accepted_second(&order);
                 log::warn!(
@@ -470,15 +471,13 @@ impl Client {
         Ok(reply)
     }
 
-    /// Sends `request` signed with `secret` and the application id, scrubbing every
-    /// application secret from the answer's text.
+    /// Sends `message` (method, URL, JSON body) signed with `secret` and the application
+    /// id, scrubbing every application secret from the answer's text.
     async fn send_signed(
         &self,
         endpoint: Endpoint,
         secret: &Secret,
-        method: HttpMethod,
-        url: Url,
-        json: Option<Vec<u8>>,
+        (method, url, json): (HttpMethod, Url, Option<Vec<u8>>),
         replay: Replay,
         retry: Option<RetryPolicy>,
     ) -> Result<Reply> {

@@ -6,6 +6,11 @@
 //! endpoint, error code, status), never user ids, URLs or tokens, so the number of series
 //! stays small. Recording takes one short lock per finished call (next to nothing beside
 //! an HTTP request).
+//!
+//! Each update is also a `tracing` event of the target [`METRICS_TARGET`] (level TRACE) in
+//! the form `tracing-opentelemetry`'s `MetricsLayer` exports (`monotonic_counter.`,
+//! `counter.`, `histogram.` fields, the labels as attributes): a Rust app exports the same
+//! instruments through OpenTelemetry by adding that layer.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,6 +39,9 @@ pub const UNREACHABLE: &str = "deviceauth.monitor.unreachable";
 /// limit, nothing sent) or `service` (an HTTP 429 answer).
 pub const RATE_LIMITED: &str = "deviceauth.rate_limited";
 
+/// The `tracing` target of the metric events (see the module's docs): this module's path.
+pub const METRICS_TARGET: &str = module_path!();
+
 type Labels = Vec<(&'static str, &'static str)>;
 
 #[derive(Default)]
@@ -61,6 +69,17 @@ fn with_registry(change: impl FnOnce(&mut Registry)) {
 /// Adds `by` to the counter `name` with `labels`.
 pub(crate) fn count(name: &'static str, labels: &[(&'static str, &'static str)], by: u64) {
     with_registry(|r| *r.counters.entry((name, labels.to_vec())).or_default() += by);
+    let label = |key: &str| labels.iter().find(|(k, _)| *k == key).map_or("", |(_, value)| *value);
+    match name {
+        STATUS_CHANGES => {
+            tracing::trace!(monotonic_counter.deviceauth.monitor.status_changes = by, status = label("status"));
+        }
+        UNREACHABLE => tracing::trace!(monotonic_counter.deviceauth.monitor.unreachable = by),
+        RATE_LIMITED => {
+            tracing::trace!(monotonic_counter.deviceauth.rate_limited = by, source = label("source"));
+        }
+        _ => {}
+    }
 }
 
 /// Records one finished call: its outcome, its retries and its duration.
@@ -78,11 +97,17 @@ pub(crate) fn call(service: &'static str, endpoint: &'static str, outcome: &'sta
         let bucket = DURATION_BUCKETS_MS.iter().position(|bound| millis <= *bound).unwrap_or(DURATION_BUCKETS_MS.len());
         histogram.buckets[bucket] += 1;
     });
+    tracing::trace!(monotonic_counter.deviceauth.calls = 1_u64, service, endpoint, outcome);
+    if retries > 0 {
+        tracing::trace!(monotonic_counter.deviceauth.retries = retries, service, endpoint);
+    }
+    tracing::trace!(histogram.deviceauth.call.duration = millis, service, endpoint);
 }
 
 /// Changes the number of sessions watched by `delta`.
 pub(crate) fn watched(delta: i64) {
     WATCHED.fetch_add(delta, Ordering::Relaxed);
+    tracing::trace!(counter.deviceauth.monitor.sessions = delta);
 }
 
 /// The value of every instrument at one moment; the same shape (as JSON) in Python and Node.
