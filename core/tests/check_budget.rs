@@ -6,33 +6,18 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, fault};
-use deviceauth::activeconnect::{Client, DEFAULT_CHECK_BUDGET, Status};
-use deviceauth::{MAX_DURATION, RetryPolicy};
+use common::{Env, fault, patient_client};
+use deviceauth::activeconnect::{DEFAULT_CHECK_BUDGET, Status};
+use deviceauth::MAX_DURATION;
 use serde_json::json;
 
 const STATUS: &str = "/authentication/session_status/";
-
-/// A client that would retry for a long time, with a long request timeout.
-fn patient_client(env: &Env) -> Client {
-    Client::builder(&env.app_id, env.app_secret.as_str())
-        .base_url(env.emulator.base_url())
-        .retry_policy(RetryPolicy {
-            max_attempts: 100,
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-        })
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_hanging_status_endpoint_times_out_at_the_budget() {
     let env = Env::start().await;
     let started = env.signed_in_attempt("u").await;
-    let session = patient_client(&env).resume(started.data());
+    let session = patient_client(&env.app_id, &env.app_secret, &env.emulator.base_url()).resume(started.data());
     env.act(&session, "approve").await;
     env.fault(fault(STATUS, json!({"delay_ms": 5000, "count": 5}))).await;
     let clock = Instant::now();
@@ -50,7 +35,7 @@ async fn a_hanging_status_endpoint_times_out_at_the_budget() {
 async fn retried_failures_stop_at_the_budget() {
     let env = Env::start().await;
     let started = env.signed_in_attempt("u").await;
-    let session = patient_client(&env).resume(started.data());
+    let session = patient_client(&env.app_id, &env.app_secret, &env.emulator.base_url()).resume(started.data());
     env.fault(fault(STATUS, json!({"status": 503, "retry_after": "1", "count": 1000}))).await;
     let clock = Instant::now();
     let error = session.refresh_within(Duration::from_millis(500)).await.unwrap_err();

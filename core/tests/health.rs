@@ -6,29 +6,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, fault};
-use deviceauth::activeconnect::{Client, DEFAULT_HEALTH_BUDGET, HEALTH_PROBE_USER};
-use deviceauth::{MAX_DURATION, RetryPolicy};
+use common::{Env, fault, patient_client};
+use deviceauth::activeconnect::{DEFAULT_HEALTH_BUDGET, HEALTH_PROBE_USER};
+use deviceauth::MAX_DURATION;
 use reqwest::Method;
 use serde_json::json;
 
 const HAS_DEVICE: &str = "/management/has_registered_mobile_device/";
-
-/// A client that would retry for a long time, with a long request timeout: the health
-/// check must not inherit either.
-fn patient(app_id: &str, secret: &str, base_url: &str) -> Client {
-    Client::builder(app_id, secret)
-        .base_url(base_url)
-        .retry_policy(RetryPolicy {
-            max_attempts: 100,
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-        })
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_reachable_service_that_accepts_the_credentials_is_healthy() {
@@ -62,7 +46,7 @@ async fn a_probe_user_that_exists_is_healthy_too() {
 #[tokio::test]
 async fn a_wrong_secret_is_unauthorized_naming_the_secret_and_never_showing_it() {
     let env = Env::start().await;
-    let wrong = patient(&env.app_id, "wrong-secret-value", &env.emulator.base_url());
+    let wrong = patient_client(&env.app_id, "wrong-secret-value", &env.emulator.base_url());
     let error = wrong.health().await.unwrap_err();
     assert_eq!((error.code(), error.status()), ("UNAUTHORIZED", Some(401)), "{error}");
     let text = error.to_string();
@@ -74,7 +58,7 @@ async fn a_wrong_secret_is_unauthorized_naming_the_secret_and_never_showing_it()
 #[tokio::test]
 async fn an_unknown_application_is_unauthorized_naming_the_application_id() {
     let env = Env::start().await;
-    let error = patient("NO-SUCH-APP", &env.app_secret, &env.emulator.base_url()).health().await.unwrap_err();
+    let error = patient_client("NO-SUCH-APP", &env.app_secret, &env.emulator.base_url()).health().await.unwrap_err();
     assert_eq!((error.code(), error.status()), ("UNAUTHORIZED", Some(404)), "{error}");
     assert!(error.to_string().contains("does not know application \"NO-SUCH-APP\""), "{error}");
 }
@@ -83,7 +67,7 @@ async fn an_unknown_application_is_unauthorized_naming_the_application_id() {
 async fn a_base_url_that_is_not_the_service_is_not_found_naming_the_base_url() {
     let env = Env::start().await;
     let elsewhere = format!("{}/not-the-service", env.emulator.base_url());
-    let error = patient(&env.app_id, &env.app_secret, &elsewhere).health().await.unwrap_err();
+    let error = patient_client(&env.app_id, &env.app_secret, &elsewhere).health().await.unwrap_err();
     assert_eq!(error.code(), "NOT_FOUND", "{error}");
     assert!(error.to_string().contains("check the base URL") && error.to_string().contains(&elsewhere), "{error}");
 }
@@ -94,7 +78,7 @@ async fn a_service_that_is_down_is_transport_naming_the_origin_and_answers_at_on
     let origin = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let started = Instant::now();
-    let error = patient("APP", "secret", &origin).health().await.unwrap_err();
+    let error = patient_client("APP", "secret", &origin).health().await.unwrap_err();
     assert_eq!(error.code(), "TRANSPORT", "{error}");
     assert!(error.to_string().contains(&format!("could not connect to {origin}")), "{error}");
     assert!(started.elapsed() < Duration::from_millis(500), "not retried: {:?}", started.elapsed());
@@ -104,7 +88,7 @@ async fn a_service_that_is_down_is_transport_naming_the_origin_and_answers_at_on
 async fn a_hung_service_times_out_at_the_budget() {
     let env = Env::start().await;
     env.fault(fault(HAS_DEVICE, json!({"delay_ms": 10_000, "count": 10}))).await;
-    let client = patient(&env.app_id, &env.app_secret, &env.emulator.base_url());
+    let client = patient_client(&env.app_id, &env.app_secret, &env.emulator.base_url());
     let started = Instant::now();
     let error = client.health_within(Duration::from_millis(500)).await.unwrap_err();
     let took = started.elapsed();
@@ -119,7 +103,7 @@ async fn a_hung_service_times_out_at_the_default_budget() {
     let env = Env::start().await;
     env.fault(fault(HAS_DEVICE, json!({"delay_ms": 10_000}))).await;
     let started = Instant::now();
-    let error = patient(&env.app_id, &env.app_secret, &env.emulator.base_url()).health().await.unwrap_err();
+    let error = patient_client(&env.app_id, &env.app_secret, &env.emulator.base_url()).health().await.unwrap_err();
     assert_eq!(error.code(), "TIMEOUT", "{error}");
     let took = started.elapsed();
     assert!(took >= DEFAULT_HEALTH_BUDGET - Duration::from_millis(50), "{took:?}");

@@ -53,6 +53,15 @@ impl Status {
     /// The wire string (`"pending"`, `"active"`, ...; the raw string for unknown values).
     pub fn as_str(&self) -> &str {
         match self {
+            Status::Unknown(raw) => raw,
+            known => known.known_name(),
+        }
+    }
+
+    /// The wire name of a known status; `"unknown"` for any other, never the server's own
+    /// text (a metric label or trace field must not carry it).
+    pub(crate) fn known_name(&self) -> &'static str {
+        match self {
             Status::Pending => "pending",
             Status::Identifying => "identifying",
             Status::Active => "active",
@@ -61,7 +70,7 @@ impl Status {
             Status::Closed => "closed",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
-            Status::Unknown(raw) => raw,
+            Status::Unknown(_) => "unknown",
         }
     }
 

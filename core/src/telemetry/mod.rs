@@ -20,17 +20,7 @@ use crate::activeconnect::Status;
 /// A status as a metric label or trace field: the known wire names, else `unknown` (an
 /// unknown status is the server's own text, which must not reach a trace).
 pub(crate) fn status_label(status: &Status) -> &'static str {
-    match status {
-        Status::Pending => "pending",
-        Status::Identifying => "identifying",
-        Status::Active => "active",
-        Status::Walkaway => "walkaway",
-        Status::Timeout => "timeout",
-        Status::Closed => "closed",
-        Status::Failed => "failed",
-        Status::Cancelled => "cancelled",
-        Status::Unknown(_) => "unknown",
-    }
+    status.known_name()
 }
 
 /// Records a monitor's status change of the session `session_token` (metrics and a

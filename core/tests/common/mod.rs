@@ -161,3 +161,19 @@ pub fn fault(path: &str, extra: Value) -> Value {
     }
     fault
 }
+
+/// A client that would retry for a long time, with a long request timeout: what a
+/// budgeted call (`refresh_within`, `health`) must not inherit.
+pub fn patient_client(app_id: &str, secret: &str, base_url: &str) -> Client {
+    Client::builder(app_id, secret)
+        .base_url(base_url)
+        .retry_policy(RetryPolicy {
+            max_attempts: 100,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(100),
+            deadline: Duration::from_secs(60),
+        })
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import web
+from ..web import _settings as web_settings
 from .._errors import DeviceAuthError, InvalidArgumentError
 
 #: Every setting the extension reads from ``app.config`` (``DEVICEAUTH_`` + the name) or
@@ -140,7 +141,7 @@ class DeviceAuth:
         flask_keys = ("URL_PREFIX", "ACCOUNT_FIELD", "HOME_URL", "BASE_TEMPLATE", "EVENTS")
         options = {key: get("DEVICEAUTH_" + key) for key in flask_keys}
         options = {key: SETTINGS[key] if value is None else value for key, value in options.items()}
-        options["EVENTS"] = _flag(options["EVENTS"], "DEVICEAUTH_EVENTS")
+        options["EVENTS"] = web_settings.flag(options["EVENTS"], "EVENTS")
         prefix = str(options["URL_PREFIX"]).rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise InvalidArgumentError("DEVICEAUTH_URL_PREFIX must start with / (or be empty)")
@@ -458,17 +459,6 @@ def _default_store(app: Flask) -> str:
     folder = Path(app.instance_path).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return "sqlite://" + (folder / "deviceauth.db").as_posix()
-
-
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise InvalidArgumentError(f"{name} must be true or false, not {value!r}")
 
 
 def _needs_phone(error: Optional[DeviceAuthError]) -> bool:

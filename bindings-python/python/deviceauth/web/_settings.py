@@ -114,7 +114,7 @@ class Settings:
             "check_budget": _number(read("CHECK_BUDGET"), float, "CHECK_BUDGET"),
             "attempts": _number(read("ATTEMPTS"), int, "ATTEMPTS"),
             "attempt_window": _number(read("ATTEMPT_WINDOW"), float, "ATTEMPT_WINDOW"),
-            "monitor": _flag(read("MONITOR"), "MONITOR"),
+            "monitor": flag(read("MONITOR"), "MONITOR"),
             "monitor_interval": _number(read("MONITOR_INTERVAL"), float, "MONITOR_INTERVAL"),
         }
         ca_file = read("CA_FILE")
@@ -155,7 +155,9 @@ def _store(value: Any, default_store: Optional[str]) -> Optional[str]:
     return value if value is not None else default_store
 
 
-def _flag(value: Any, name: str) -> Optional[bool]:
+def flag(value: Any, name: str) -> Optional[bool]:
+    """``value`` as a bool (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``; ``None`` stays);
+    anything else raises :class:`InvalidArgumentError` naming ``DEVICEAUTH_`` + ``name``."""
     if value is None or isinstance(value, bool):
         return value
     text = str(value).strip().lower()
